@@ -1,0 +1,85 @@
+#include "child.hpp"
+
+#include "sys_error.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace echod {
+namespace {
+
+void close_range_between(unsigned first, unsigned last)
+{
+    if (first <= last && ::close_range(first, last, 0) != 0) {
+        for (unsigned fd = first; fd <= last && fd < 65536; ++fd) {
+            ::close(static_cast<int>(fd));  // kernels older than 5.9
+        }
+    }
+}
+
+// Listeners, the signalfd, the report pipe's read end, anything a library opened.
+void close_inherited(int keep_a, int keep_b)
+{
+    const unsigned low = static_cast<unsigned>(std::min(keep_a, keep_b));
+    const unsigned high = static_cast<unsigned>(std::max(keep_a, keep_b));
+    close_range_between(3, low - 1);
+    close_range_between(low + 1, high - 1);
+    close_range_between(high + 1, UINT_MAX);
+}
+
+// Returns a signalfd that reports SIGTERM and SIGINT, or -1.
+int reset_signals()
+{
+    for (int signal : {SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) {
+        ::signal(signal, SIG_IGN);
+    }
+    ::signal(SIGCHLD, SIG_DFL);
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    if (::sigprocmask(SIG_SETMASK, &stops, nullptr) != 0) {
+        return -1;
+    }
+    return ::signalfd(-1, &stops, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+StopRequest read_stop(int signal_fd)
+{
+    signalfd_siginfo info{};
+    StopRequest request = StopRequest::none;
+    while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        if (info.ssi_signo == SIGINT) {
+            request = StopRequest::now;
+        } else if (request == StopRequest::none) {
+            request = StopRequest::graceful;
+        }
+    }
+    return request;
+}
+
+}  // namespace
+
+void run_child(int conn, int report_fd, const SessionLimits& limits) noexcept
+{
+    close_inherited(conn, report_fd);
+    const int signal_fd = reset_signals();
+    if (signal_fd < 0) {
+        ::_exit(child_setup_failed);
+    }
+    const SessionResult result = run_echo_session(
+        conn, limits, signal_fd, [signal_fd] { return read_stop(signal_fd); });
+    ChildReport report;
+    report.pid = static_cast<std::int32_t>(::getpid());
+    report.error = result.error;
+    report.bytes_in = result.bytes_in;
+    report.bytes_out = result.bytes_out;
+    report.reason = static_cast<std::uint8_t>(result.reason);
+    ::_exit(write_full(report_fd, &report, sizeof report) ? child_served : child_report_failed);
+}
+
+}  // namespace echod

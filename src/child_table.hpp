@@ -1,0 +1,67 @@
+// The master's record of its live children: who they serve, since when, what they reported,
+// and how many each source holds (for max_per_source).
+#pragma once
+
+#include "address.hpp"
+#include "child.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace echod {
+
+using Clock = std::chrono::steady_clock;
+
+struct Child {
+    Endpoint peer;
+    SourceKey source;
+    Clock::time_point started;
+    std::optional<ChildReport> report;
+};
+
+class ChildTable {
+public:
+    void add(pid_t pid, const Endpoint& peer, Clock::time_point started);
+    // Removes the child and releases its per-source slot.
+    std::optional<Child> take(pid_t pid);
+    void attach(const ChildReport& report);
+    bool reported(pid_t pid) const;
+
+    std::size_t size() const { return children_.size(); }
+    bool empty() const { return children_.empty(); }
+    unsigned from_source(const SourceKey& source) const;
+    std::vector<pid_t> pids() const;
+
+private:
+    std::unordered_map<pid_t, Child> children_;
+    std::unordered_map<SourceKey, unsigned, SourceKeyHash> per_source_;
+};
+
+// One stretch of time during which a limit is in force. It begins at the first strike and
+// ends once the limit has not struck for `quiet`, so a limit hit over and over makes two log
+// lines (reached, cleared), never one per client.
+class LimitEpisode {
+public:
+    static constexpr std::chrono::seconds quiet{1};
+
+    // Returns whether this strike began the episode.
+    bool strike(Clock::time_point now);
+    // Returns whether the episode ended now (`in_force`: the limit still holds).
+    bool settle(Clock::time_point now, bool in_force);
+
+    bool active() const { return active_; }
+    std::uint64_t strikes() const { return strikes_; }
+    long long duration_ms(Clock::time_point now) const;
+
+private:
+    bool active_ = false;
+    std::uint64_t strikes_ = 0;
+    Clock::time_point since_{};
+    Clock::time_point last_{};
+};
+
+}  // namespace echod

@@ -1,0 +1,66 @@
+// The daemon's settings as a plain struct, and the only door to Boost.Program_options.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace echod {
+
+enum class LogLevel { debug, info, notice, warning, error };
+
+struct Config {
+    std::string path;  // the file these settings were read from
+    std::vector<std::string> addresses{"0.0.0.0", "::"};
+    bool default_addresses = true;  // not set by the user: a host without IPv6 is fine
+    std::uint16_t port = 7;
+    int backlog = 128;
+    unsigned max_children = 256;
+    unsigned max_per_source = 32;  // 0: no per-source limit
+    std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};   // 0: none
+    std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};  // 0: none
+    std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(10)};
+    LogLevel log_level = LogLevel::info;
+    std::string user;
+    std::string group;
+    std::string pid_file;
+};
+
+// A setting is wrong (exit 78). The message names the source, the key, the value and what
+// was expected.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The command line itself is malformed (exit 64).
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// What the command line asked for. Its key overrides are kept so that a reload reads the
+// file again and still lets the command line win.
+struct CommandLine {
+    enum class Action { run, check_config, help, version };
+    Action action = Action::run;
+    std::string config_path;
+    std::map<std::string, std::vector<std::string>> overrides;
+};
+
+CommandLine parse_command_line(int argc, const char* const argv[]);
+std::string usage_text();
+
+// Reads the file named by the command line, applies its overrides, validates everything.
+Config load_config(const CommandLine& command_line);
+
+// The effective settings in the config file's own syntax (for --check-config).
+std::string format_config(const Config& config);
+
+const char* log_level_name(LogLevel level);
+std::string format_duration(std::chrono::milliseconds duration);
+
+}  // namespace echod

@@ -1,0 +1,35 @@
+// One echo conversation (RFC 862) on a connected, non-blocking stream socket. It knows
+// nothing about processes or logging, so it runs on any fd (tests use a socketpair).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+namespace echod {
+
+enum class CloseReason : std::uint8_t { eof = 1, idle, stall, reset, error, shutdown };
+const char* close_reason_name(CloseReason reason);
+
+struct SessionLimits {
+    std::chrono::milliseconds idle_timeout{0};   // no data from the peer; 0: none
+    std::chrono::milliseconds stall_timeout{0};  // the peer takes nothing we send; 0: none
+    std::chrono::milliseconds drain_timeout{0};  // how long a graceful stop lets it go on
+};
+
+enum class StopRequest { none, graceful, now };
+
+struct SessionResult {
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    CloseReason reason = CloseReason::eof;
+    int error = 0;  // errno, for reset and error
+};
+
+// Echoes every byte until the peer shuts down its sending side (everything owed is sent
+// first), a timeout, an error, or a stop request. When `control` becomes readable,
+// `read_control` is called and says what was asked. The caller closes `conn`.
+SessionResult run_echo_session(int conn, const SessionLimits& limits, int control = -1,
+                               const std::function<StopRequest()>& read_control = {});
+
+}  // namespace echod

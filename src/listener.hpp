@@ -1,0 +1,33 @@
+// Listening sockets: non-blocking, close-on-exec, one per configured address, one port.
+#pragma once
+
+#include "address.hpp"
+#include "config.hpp"
+#include "unique_fd.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace echod {
+
+struct Listener {
+    UniqueFd fd;
+    std::string address;          // as configured
+    std::uint16_t configured_port = 0;
+    Endpoint bound;               // what the kernel gave (the real port when configured 0)
+};
+
+// Opens the listeners `config` asks for. Listeners in `current` whose address and
+// configured port stay the same are taken over (a changed backlog is applied with listen()),
+// so a reload never closes a socket it keeps. If anything fails, `current` is left intact and
+// std::system_error names the call and the address.
+std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
+
+// "127.0.0.1:7,[::1]:7"
+std::string format_listeners(const std::vector<Listener>& listeners);
+
+// The backlog the kernel really uses (net.core.somaxconn caps it).
+int effective_backlog(int backlog);
+
+}  // namespace echod

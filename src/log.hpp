@@ -1,0 +1,23 @@
+// The master's narrator. Only log.cpp sees Boost.Log; children never log (Boost.Log does
+// not support fork), the master logs for them from their reports.
+#pragma once
+
+#include "config.hpp"
+
+#include <string>
+
+namespace echod {
+
+// Chooses the line format: "<N>" syslog priority prefixes when stderr is the journal
+// (JOURNAL_STREAM names it), a timestamp otherwise.
+void log_init();
+void log_set_level(LogLevel level);
+
+void log_message(LogLevel level, const std::string& message);
+inline void log_debug(const std::string& m) { log_message(LogLevel::debug, m); }
+inline void log_info(const std::string& m) { log_message(LogLevel::info, m); }
+inline void log_notice(const std::string& m) { log_message(LogLevel::notice, m); }
+inline void log_warning(const std::string& m) { log_message(LogLevel::warning, m); }
+inline void log_error(const std::string& m) { log_message(LogLevel::error, m); }
+
+}  // namespace echod

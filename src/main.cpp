@@ -1,0 +1,71 @@
+// echod: a TCP echo daemon (RFC 862), one process per connection.
+// Parse, check, init logging, bind, run; map failures to exit codes (see README).
+#include "config.hpp"
+#include "listener.hpp"
+#include "log.hpp"
+#include "master.hpp"
+#include "process.hpp"
+
+#include <iostream>
+
+#ifndef ECHOD_VERSION
+#define ECHOD_VERSION "unknown"
+#endif
+
+namespace {
+
+enum ExitCode : int {
+    exit_ok = 0,
+    exit_usage = 64,     // EX_USAGE
+    exit_software = 70,  // EX_SOFTWARE
+    exit_oserr = 71,     // EX_OSERR: cannot start, e.g. bind failed
+    exit_config = 78,    // EX_CONFIG
+};
+
+int run(const echod::CommandLine& command_line)
+{
+    using Action = echod::CommandLine::Action;
+    if (command_line.action == Action::help) {
+        std::cout << echod::usage_text();
+        return exit_ok;
+    }
+    if (command_line.action == Action::version) {
+        std::cout << "echod " ECHOD_VERSION "\n";
+        return exit_ok;
+    }
+    echod::Master::block_signals();
+    echod::log_init();
+    echod::Config config = echod::load_config(command_line);
+    if (command_line.action == Action::check_config) {
+        std::cout << echod::format_config(config);
+        return exit_ok;
+    }
+    echod::log_set_level(config.log_level);
+    std::vector<echod::Listener> none;
+    std::vector<echod::Listener> listeners = echod::open_listeners(config, none);
+    echod::PidFile pid_file(config.pid_file);
+    echod::drop_privileges(config);
+    echod::Master master(command_line, std::move(config), std::move(listeners));
+    return master.run();
+}
+
+}  // namespace
+
+int main(int argc, char* argv[])
+{
+    try {
+        return run(echod::parse_command_line(argc, argv));
+    } catch (const echod::UsageError& e) {
+        std::cerr << "echod: " << e.what() << "\nTry 'echod --help'.\n";
+        return exit_usage;
+    } catch (const echod::ConfigError& e) {
+        echod::log_error(std::string("config error: ") + e.what());
+        return exit_config;
+    } catch (const std::system_error& e) {
+        echod::log_error(std::string("cannot start: ") + e.what());
+        return exit_oserr;
+    } catch (const std::exception& e) {
+        echod::log_error(std::string("fatal: ") + e.what());
+        return exit_software;
+    }
+}

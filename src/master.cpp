@@ -1,0 +1,252 @@
+#include "master.hpp"
+
+#include "log.hpp"
+#include "sys_error.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+namespace echod {
+namespace {
+
+// After shutdown_timeout children get SIGINT (close now); what is left after this, SIGKILL.
+constexpr std::chrono::seconds kill_grace{2};
+
+sigset_t master_signals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+        sigaddset(&set, signal);
+    }
+    return set;
+}
+
+int milliseconds_until(Clock::time_point now, Clock::time_point when)
+{
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(when - now).count();
+    return left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
+}
+
+}  // namespace
+
+void Master::block_signals()
+{
+    const sigset_t set = master_signals();
+    check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
+    ::signal(SIGPIPE, SIG_IGN);
+}
+
+Master::Master(CommandLine command_line, Config config, std::vector<Listener> listeners)
+    : command_line_(std::move(command_line)),
+      config_(std::move(config)),
+      listeners_(std::move(listeners))
+{
+    const sigset_t set = master_signals();
+    signal_fd_.reset(check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd"));
+    int pipe_fds[2];
+    check_sys(::pipe2(pipe_fds, O_CLOEXEC), "pipe2");
+    report_read_.reset(pipe_fds[0]);
+    report_write_.reset(pipe_fds[1]);
+    // Only the master's end is non-blocking: a child's one small write must not fail.
+    check_sys(::fcntl(report_read_.get(), F_SETFL, O_NONBLOCK), "fcntl O_NONBLOCK");
+}
+
+int Master::run()
+{
+    log_ready("ready");
+    while (phase_ == Phase::running || !children_.empty()) {
+        poll_once();
+        tick(Clock::now());
+    }
+    log_notice("stopped served=" + std::to_string(stats_.served));
+    return 0;
+}
+
+void Master::poll_once()
+{
+    std::vector<pollfd> fds{{signal_fd_.get(), POLLIN, 0}, {report_read_.get(), POLLIN, 0}};
+    const Clock::time_point now = Clock::now();
+    if (accepting(now)) {
+        for (const Listener& listener : listeners_) {
+            fds.push_back({listener.fd.get(), POLLIN, 0});
+        }
+    }
+    if (::poll(fds.data(), fds.size(), poll_timeout(now)) < 0) {
+        if (errno == EINTR) {
+            return;
+        }
+        throw_sys_error("poll");
+    }
+    if (fds[1].revents != 0) {
+        drain_reports();
+    }
+    // Accept before handling signals: a reload may replace the listeners.
+    for (std::size_t i = 2; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) {
+            accept_from(listeners_[i - 2]);
+        }
+    }
+    if (fds[0].revents != 0) {
+        read_signals();
+    }
+}
+
+// At max_children the listeners leave the poll set: new clients wait in the kernel backlog.
+bool Master::accepting(Clock::time_point now)
+{
+    if (phase_ != Phase::running || (paused_until_ && now < *paused_until_)) {
+        return false;
+    }
+    paused_until_.reset();
+    if (children_.size() >= config_.max_children) {
+        if (children_limit_.strike(now)) {
+            log_notice("limit reached: max_children=" + std::to_string(config_.max_children) +
+                       "; new clients wait in the listen backlog");
+        }
+        return false;
+    }
+    return true;
+}
+
+int Master::poll_timeout(Clock::time_point now) const
+{
+    std::optional<Clock::time_point> next;
+    auto consider = [&next](Clock::time_point when) {
+        if (!next || when < *next) {
+            next = when;
+        }
+    };
+    if (paused_until_) {
+        consider(*paused_until_);
+    }
+    if (phase_ != Phase::running && !killed_) {
+        consider(deadline_);
+    }
+    if (children_limit_.active() || fork_limit_.active() || descriptor_limit_.active() ||
+        !source_limits_.empty()) {
+        consider(now + LimitEpisode::quiet);
+    }
+    return next ? milliseconds_until(now, *next) : -1;
+}
+
+void Master::tick(Clock::time_point now)
+{
+    settle_limits(now);
+    if (phase_ == Phase::draining && now >= deadline_) {
+        log_notice("shutdown_timeout reached: closing active=" +
+                   std::to_string(children_.size()));
+        signal_children(SIGINT);
+        phase_ = Phase::terminating;
+        deadline_ = now + kill_grace;
+    } else if (phase_ == Phase::terminating && !killed_ && now >= deadline_) {
+        log_warning("children still running after SIGINT: sending SIGKILL to " +
+                    std::to_string(children_.size()));
+        signal_children(SIGKILL);
+        killed_ = true;
+    }
+}
+
+void Master::read_signals()
+{
+    signalfd_siginfo info{};
+    bool reap = false;
+    while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        switch (info.ssi_signo) {
+        case SIGCHLD: reap = true; break;
+        case SIGHUP: reload(); break;
+        case SIGUSR1: log_status(); break;
+        case SIGTERM: begin_stop(true); break;
+        case SIGINT: begin_stop(false); break;
+        default: break;
+        }
+    }
+    if (reap) {
+        reap_children();
+    }
+}
+
+void Master::reload()
+{
+    if (phase_ != Phase::running) {
+        log_notice("reload ignored: stopping");
+        return;
+    }
+    try {
+        Config next = load_config(command_line_);
+        if (next.user != config_.user || next.group != config_.group ||
+            next.pid_file != config_.pid_file) {
+            log_warning("reload: user, group and pid_file take effect at the next start");
+            next.user = config_.user;
+            next.group = config_.group;
+            next.pid_file = config_.pid_file;
+        }
+        // New listeners are open before the old ones close; kept ones are never closed.
+        listeners_ = open_listeners(next, listeners_);
+        config_ = std::move(next);
+    } catch (const std::exception& e) {
+        log_error(std::string("reload failed: ") + e.what() +
+                  "; keeping the running configuration");
+        return;
+    }
+    log_set_level(config_.log_level);
+    log_ready("reloaded");
+}
+
+void Master::begin_stop(bool graceful)
+{
+    const Clock::time_point now = Clock::now();
+    if (phase_ == Phase::terminating || (graceful && phase_ == Phase::draining)) {
+        return;
+    }
+    listeners_.clear();
+    paused_until_.reset();
+    if (graceful && config_.shutdown_timeout.count() > 0) {
+        log_notice("stopping signal=SIGTERM active=" + std::to_string(children_.size()) +
+                   " shutdown_timeout=" + format_duration(config_.shutdown_timeout));
+        phase_ = Phase::draining;
+        deadline_ = now + config_.shutdown_timeout;
+        return;
+    }
+    log_notice(std::string("stopping signal=") + (graceful ? "SIGTERM" : "SIGINT") +
+               " active=" + std::to_string(children_.size()) + " closing now");
+    signal_children(SIGINT);
+    phase_ = Phase::terminating;
+    deadline_ = now + kill_grace;
+}
+
+void Master::signal_children(int signal)
+{
+    for (pid_t pid : children_.pids()) {
+        ::kill(pid, signal);
+    }
+}
+
+void Master::log_ready(const char* what) const
+{
+    const std::uint16_t port = listeners_.empty() ? 0 : listeners_.front().bound.port();
+    log_notice(std::string(what) + " listening=" + format_listeners(listeners_) +
+               " port=" + std::to_string(port) + " backlog=" + std::to_string(config_.backlog) +
+               " max_children=" + std::to_string(config_.max_children) +
+               " max_per_source=" + std::to_string(config_.max_per_source) +
+               " pid=" + std::to_string(::getpid()));
+}
+
+void Master::log_status() const
+{
+    std::string line = "status active=" + std::to_string(children_.size()) +
+                       " served=" + std::to_string(stats_.served) +
+                       " refused=" + std::to_string(stats_.refused) +
+                       " fork_failed=" + std::to_string(stats_.fork_failed);
+    for (auto reason : {CloseReason::eof, CloseReason::idle, CloseReason::stall,
+                        CloseReason::reset, CloseReason::error, CloseReason::shutdown}) {
+        line += std::string(" ") + close_reason_name(reason) + "=" +
+                std::to_string(stats_.by_reason[static_cast<std::size_t>(reason)]);
+    }
+    line += " killed=" + std::to_string(stats_.by_reason[7]);
+    log_notice(line + " listening=" + format_listeners(listeners_));
+}
+
+}  // namespace echod

@@ -1,0 +1,84 @@
+// The master: one thread, one poll loop over the listeners, a signalfd and the children's
+// report pipe. It accepts, applies the limits, forks one child per connection, reaps, logs.
+#pragma once
+
+#include "child_table.hpp"
+#include "config.hpp"
+#include "listener.hpp"
+#include "unique_fd.hpp"
+
+#include <sys/signalfd.h>
+
+#include <array>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace echod {
+
+class Master {
+public:
+    // Blocks the signals the master reads from its signalfd and ignores SIGPIPE. Called
+    // first thing in main, so a signal that comes during start-up waits for the loop.
+    static void block_signals();
+
+    Master(CommandLine command_line, Config config, std::vector<Listener> listeners);
+    // Runs until stopped by SIGTERM or SIGINT and every child is gone. Returns the exit status.
+    int run();
+
+private:
+    enum class Phase { running, draining, terminating };
+    struct SourceLimit {
+        LimitEpisode episode;
+        std::string host;
+    };
+    struct Stats {
+        std::uint64_t served = 0;
+        std::uint64_t refused = 0;
+        std::uint64_t fork_failed = 0;
+        std::array<std::uint64_t, 8> by_reason{};  // CloseReason values, 7: killed/failed
+    };
+
+    // master.cpp: the loop, signals, reload, stop, status.
+    void poll_once();
+    bool accepting(Clock::time_point now);
+    int poll_timeout(Clock::time_point now) const;
+    void tick(Clock::time_point now);
+    void read_signals();
+    void reload();
+    void begin_stop(bool graceful);
+    void signal_children(int signal);
+    void log_ready(const char* what) const;
+    void log_status() const;
+
+    // master_children.cpp: accept, limits, fork, reports, reaping.
+    void accept_from(const Listener& listener);
+    void admit(UniqueFd conn, const Endpoint& peer);
+    void refuse(const Endpoint& peer, Clock::time_point now);
+    void spawn(UniqueFd conn, const Endpoint& peer);
+    void pause_accepting(std::chrono::milliseconds how_long);
+    void drain_reports();
+    void reap_children();
+    void log_closed(pid_t pid, const Child& child, int status);
+    void settle_limits(Clock::time_point now);
+
+    CommandLine command_line_;
+    Config config_;
+    std::vector<Listener> listeners_;
+    UniqueFd signal_fd_;
+    UniqueFd report_read_;
+    UniqueFd report_write_;
+    ChildTable children_;
+    Stats stats_;
+    LimitEpisode children_limit_;
+    LimitEpisode fork_limit_;
+    LimitEpisode descriptor_limit_;
+    std::unordered_map<SourceKey, SourceLimit, SourceKeyHash> source_limits_;
+    std::optional<Clock::time_point> paused_until_;
+    std::chrono::milliseconds backoff_{100};
+    Phase phase_ = Phase::running;
+    Clock::time_point deadline_{};
+    bool killed_ = false;
+};
+
+}  // namespace echod

@@ -1,0 +1,135 @@
+// echod-client against the real echod, and against servers that answer wrongly or not at all.
+#define BOOST_TEST_MODULE client
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <functional>
+#include <future>
+#include <random>
+
+using namespace echod;
+using namespace echod::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A one-connection server on 127.0.0.1 that runs `behave` on the accepted socket; `behave`
+// may wait on `released`, which is set when the test is done with the server.
+class FakeServer {
+public:
+    explicit FakeServer(std::function<void(int, const std::shared_future<void>&)> behave)
+        : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0))
+    {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof in;
+        BOOST_TEST_REQUIRE(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&in), length) == 0);
+        BOOST_TEST_REQUIRE(::listen(listener_.get(), 4) == 0);
+        ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&in), &length);
+        port_ = ntohs(in.sin_port);
+        thread_ = std::thread([this, behave, released = release_.get_future().share()] {
+            pollfd pfd{listener_.get(), POLLIN, 0};
+            if (::poll(&pfd, 1, 10000) == 1) {
+                UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+                behave(conn.get(), released);
+            }
+        });
+    }
+    ~FakeServer()
+    {
+        release_.set_value();
+        thread_.join();
+    }
+    std::string port() const { return std::to_string(port_); }
+
+private:
+    UniqueFd listener_;
+    std::promise<void> release_;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+std::string read_some(int fd)
+{
+    char buffer[4096];
+    pollfd pfd{fd, POLLIN, 0};
+    ::poll(&pfd, 1, 5000);
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(client_echoes_a_message_and_binary_standard_input)
+{
+    Echod echod("address = 127.0.0.1\naddress = ::1\n");
+    const std::string port = std::to_string(echod.port);
+    const CommandResult words = run_command({client_path(), "localhost", port, "Hello", "world!"});
+    BOOST_TEST(words.status == 0, words.err);
+    BOOST_TEST(words.out == "Hello world!\n");
+    const CommandResult v6 = run_command({client_path(), "::1", port, "six"});
+    BOOST_TEST(v6.status == 0, v6.err);
+    BOOST_TEST(v6.out == "six\n");
+
+    std::mt19937 random(42);
+    std::string binary(2 * 1024 * 1024, '\0');
+    for (char& c : binary) {
+        c = static_cast<char>(random() & 0xff);
+    }
+    const CommandResult stream = run_command({client_path(), "127.0.0.1", port}, binary, 60s);
+    BOOST_TEST(stream.status == 0, stream.err);
+    BOOST_TEST((stream.out == binary));
+}
+
+BOOST_AUTO_TEST_CASE(client_fails_when_the_reply_differs)
+{
+    FakeServer server([](int fd, const std::shared_future<void>&) {
+        read_some(fd);
+        ::send(fd, "Hellx", 5, MSG_NOSIGNAL);
+    });
+    const CommandResult run = run_command({client_path(), "127.0.0.1", server.port(), "Hello"});
+    BOOST_TEST(run.status == 1);
+    BOOST_TEST(run.err.find("the reply differs at byte 4") != std::string::npos, run.err);
+}
+
+BOOST_AUTO_TEST_CASE(client_fails_when_the_reply_is_short)
+{
+    FakeServer server([](int fd, const std::shared_future<void>&) {
+        read_some(fd);
+        ::send(fd, "Hel", 3, MSG_NOSIGNAL);
+    });
+    const CommandResult run = run_command({client_path(), "127.0.0.1", server.port(), "Hello"});
+    BOOST_TEST(run.status == 1);
+    BOOST_TEST(run.err.find("the server closed the connection after 3 of 6 bytes") != std::string::npos,
+               run.err);
+}
+
+BOOST_AUTO_TEST_CASE(client_gives_up_when_no_reply_comes)
+{
+    FakeServer server([](int fd, const std::shared_future<void>& released) {
+        read_some(fd);
+        released.wait_for(10s);  // holds the connection and never answers
+    });
+    const auto start = Clock::now();
+    const CommandResult run = run_command({client_path(), "-t", "1", "127.0.0.1", server.port(), "anyone?"});
+    BOOST_TEST(run.status == 1);
+    BOOST_TEST(run.err.find("no reply within 1000 ms") != std::string::npos, run.err);
+    BOOST_TEST((Clock::now() - start < 5s));
+}
+
+BOOST_AUTO_TEST_CASE(client_reports_a_refused_connection_and_bad_usage)
+{
+    const CommandResult refused = run_command({client_path(), "127.0.0.1", std::to_string(free_port()), "x"});
+    BOOST_TEST(refused.status == 69);
+    BOOST_TEST(refused.err.find("Connection refused") != std::string::npos, refused.err);
+    const CommandResult usage = run_command({client_path(), "127.0.0.1"});
+    BOOST_TEST(usage.status == 64);
+    BOOST_TEST(usage.err.find("Usage: echod-client") != std::string::npos);
+}

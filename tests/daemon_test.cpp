@@ -1,0 +1,329 @@
+// The real echod on loopback: echo correctness, clients, logging, descriptors, zombies.
+#define BOOST_TEST_MODULE daemon
+#include "harness.hpp"
+
+#include <signal.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+using namespace echod;
+using namespace echod::test;
+
+namespace {
+
+std::string all_byte_values(std::size_t size)
+{
+    std::string data(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        data[i] = static_cast<char>((i + i / 256 * 13) & 0xff);
+    }
+    return data;
+}
+
+std::string round_trip(std::uint16_t port, const std::string& message,
+                       const std::string& address = "127.0.0.1", const std::string& source = "")
+{
+    UniqueFd fd = connect_tcp(address, port, source);
+    send_all(fd.get(), message);
+    return recv_exact(fd.get(), message.size());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(any_tcp_client_gets_its_bytes_back)
+{
+    Echod echod("");
+    const std::string port = std::to_string(echod.port);
+    const CommandResult nc = run_command({"nc", "-N", "127.0.0.1", port}, "Hello world!");
+    BOOST_TEST(nc.status == 0, nc.err);
+    BOOST_TEST(nc.out == "Hello world!");
+    const CommandResult socat = run_command({"socat", "-", "TCP:127.0.0.1:" + port}, "via socat\n");
+    BOOST_TEST(socat.status == 0, socat.err);
+    BOOST_TEST(socat.out == "via socat\n");
+    const CommandResult client = run_command({client_path(), "127.0.0.1", port, "Hello", "world!"});
+    BOOST_TEST(client.status == 0, client.err);
+    BOOST_TEST(client.out == "Hello world!\n");
+    echod.daemon.wait_for(R"(connection closed peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=12 bytes_out=12 duration_ms=\d+ reason=eof$)");
+}
+
+BOOST_AUTO_TEST_CASE(sixteen_mib_of_every_byte_value_come_back_identical)
+{
+    Echod echod("");
+    const std::string data = all_byte_values(16 * 1024 * 1024);
+    UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
+    BOOST_TEST((echo_full_duplex(fd.get(), data) == data));
+    ::shutdown(fd.get(), SHUT_WR);
+    BOOST_TEST(wait_closed(fd.get()));
+    echod.daemon.wait_for("bytes_in=16777216 bytes_out=16777216 .*reason=eof");
+}
+
+BOOST_AUTO_TEST_CASE(half_close_gets_everything_owed_then_eof)
+{
+    Echod echod("");
+    const std::string data = all_byte_values(3 * 1024 * 1024);
+    UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
+    std::thread writer([&] {
+        send_all(fd.get(), data);
+        ::shutdown(fd.get(), SHUT_WR);
+    });
+    const std::string echoed = recv_exact(fd.get(), data.size(), std::chrono::seconds(30));
+    writer.join();
+    BOOST_TEST((echoed == data));
+    BOOST_TEST(wait_closed(fd.get()));
+}
+
+BOOST_AUTO_TEST_CASE(two_hundred_concurrent_clients_are_all_echoed)
+{
+    Echod echod("max_children = 256\nmax_per_source = 0\n");
+    std::vector<UniqueFd> clients;
+    for (int i = 0; i < 200; ++i) {
+        clients.push_back(connect_tcp("127.0.0.1", echod.port));
+    }
+    for (int i = 0; i < 200; ++i) {
+        send_all(clients[i].get(), "client " + std::to_string(i) + "\n");
+    }
+    for (int i = 0; i < 200; ++i) {
+        const std::string expected = "client " + std::to_string(i) + "\n";
+        BOOST_TEST(recv_exact(clients[i].get(), expected.size()) == expected);
+    }
+    clients.clear();
+    echod.daemon.wait_count("connection closed .* reason=eof$", 200);
+}
+
+BOOST_AUTO_TEST_CASE(idle_timeout_closes_and_logs_reason_idle)
+{
+    Echod echod("idle_timeout = 1s\n");
+    UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
+    send_all(fd.get(), "x");
+    BOOST_TEST(recv_exact(fd.get(), 1) == "x");
+    const auto start = Clock::now();
+    BOOST_TEST(wait_closed(fd.get(), std::chrono::seconds(5)));
+    BOOST_TEST((Clock::now() - start >= std::chrono::milliseconds(900)));
+    echod.daemon.wait_for("bytes_in=1 bytes_out=1 duration_ms=\\d+ reason=idle$");
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_never_reads_is_closed_as_stalled)
+{
+    Echod echod("stall_timeout = 1s\n");
+    UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
+    const std::string chunk(65536, 's');
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    // Send and never read: the echo fills both socket buffers and the server stalls.
+    while (Clock::now() < deadline && echod.daemon.count("reason=stall") == 0) {
+        const ssize_t n = ::send(fd.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN) {
+            break;  // the server closed the connection
+        }
+        pollfd writable{fd.get(), POLLOUT, 0};
+        ::poll(&writable, 1, 100);
+    }
+    echod.daemon.wait_for("connection closed .* reason=stall$");
+}
+
+BOOST_AUTO_TEST_CASE(a_reset_mid_stream_is_logged_as_reset)
+{
+    Echod echod("");
+    UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
+    send_all(fd.get(), std::string(100000, 'r'));
+    recv_exact(fd.get(), 1000);
+    const linger hard{1, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    fd.reset();  // RST
+    echod.daemon.wait_for("connection closed .* reason=reset error=\"Connection reset by peer\"$");
+    echod.daemon.signal(SIGUSR1);
+    echod.daemon.wait_for("status active=0 served=1 refused=0 fork_failed=0 eof=0 idle=0 stall=0 reset=1 ");
+}
+
+BOOST_AUTO_TEST_CASE(by_default_both_address_families_listen)
+{
+    Echod echod("# no address set: the default, both families\n");
+    const std::string ready = echod.daemon.wait_for("ready ");
+    BOOST_TEST(ready.find("listening=0.0.0.0:" + std::to_string(echod.port)) != std::string::npos,
+               ready);
+    BOOST_TEST(ready.find("[::]:" + std::to_string(echod.port)) != std::string::npos, ready);
+    BOOST_TEST(round_trip(echod.port, "four") == "four");
+    BOOST_TEST(round_trip(echod.port, "six", "::1") == "six");
+    echod.daemon.wait_for(R"(peer=\[::1\]:\d+ .*reason=eof)");
+}
+
+BOOST_AUTO_TEST_CASE(after_two_thousand_connections_no_zombie_and_no_leaked_descriptor)
+{
+    Echod echod("max_per_source = 0\n");
+    const std::size_t fds_at_start = open_fd_count(echod.daemon.pid());
+    for (int i = 0; i < 2000; ++i) {
+        BOOST_TEST_REQUIRE(round_trip(echod.port, "n" + std::to_string(i)) == "n" + std::to_string(i));
+    }
+    // Each client closed after its echo; wait until the master has reaped all 2000.
+    echod.daemon.wait_count("connection closed .* reason=eof$", 2000);
+    echod.daemon.signal(SIGUSR1);
+    echod.daemon.wait_for("status active=0 served=2000 refused=0 fork_failed=0 eof=2000 ");
+    BOOST_TEST(zombie_children(echod.daemon.pid()) == 0u);
+    BOOST_TEST(live_children(echod.daemon.pid()) == 0u);
+    BOOST_TEST(open_fd_count(echod.daemon.pid()) == fds_at_start);
+}
+
+BOOST_AUTO_TEST_CASE(under_the_journal_lines_carry_syslog_priorities)
+{
+    // JOURNAL_STREAM must name the stream stderr really is; the harness gives stderr a pipe,
+    // so name a different one first (ignored), then check with the real dev:ino below.
+    TempDir dir;
+    const std::string config = dir.write("echod.conf", with_loopback_defaults("port = 99999\n"));
+    const CommandResult ignored = run_command({echod_path(), "--config", config}, "", std::chrono::seconds(10),
+                                              {{"JOURNAL_STREAM", "1:1"}});
+    BOOST_TEST(ignored.status == 78);
+    BOOST_TEST(ignored.err.find(" error: config error: ") != std::string::npos, ignored.err);
+
+    // A shell sets JOURNAL_STREAM to the dev:ino of its stderr, as systemd would.
+    const CommandResult journal = run_command(
+        {"sh", "-c", "set -- $(stat -L -c '%d %i' /proc/self/fd/2); JOURNAL_STREAM=$1:$2 exec \"$0\" --config \"$ECHOD_TEST_CONFIG\"", echod_path()},
+        "", std::chrono::seconds(10), {{"ECHOD_TEST_CONFIG", config}});
+    BOOST_TEST(journal.status == 78);
+    BOOST_TEST(journal.err.rfind("<3>config error: ", 0) == 0u, journal.err);
+}
+
+BOOST_AUTO_TEST_CASE(command_line_help_version_and_check_config)
+{
+    TempDir dir;
+    const std::string config = dir.write("echod.conf", "port = 7007\nbacklog = 9\naddress = ::1\n");
+    const CommandResult check = run_command({echod_path(), "--config", config, "--check-config",
+                                             "--idle_timeout", "90s"});
+    BOOST_TEST(check.status == 0, check.err);
+    BOOST_TEST(check.out.find("port = 7007\nbacklog = 9\n") != std::string::npos, check.out);
+    BOOST_TEST(check.out.find("address = ::1\n") != std::string::npos, check.out);
+    BOOST_TEST(check.out.find("idle_timeout = 90s\n") != std::string::npos, check.out);
+
+    const CommandResult help = run_command({echod_path(), "--help"});
+    BOOST_TEST(help.status == 0);
+    for (const char* key : {"--config", "--check-config", "--port", "--backlog", "--address",
+                            "--max_children", "--max_per_source", "--idle_timeout",
+                            "--stall_timeout", "--shutdown_timeout", "--log_level", "--user",
+                            "--group", "--pid_file"}) {
+        BOOST_TEST(help.out.find(key) != std::string::npos, key);
+    }
+    const CommandResult version = run_command({echod_path(), "--version"});
+    BOOST_TEST(version.status == 0);
+    BOOST_TEST(version.out.rfind("echod ", 0) == 0u);
+
+    const CommandResult usage = run_command({echod_path(), "--bogus"});
+    BOOST_TEST(usage.status == 64);
+    BOOST_TEST(usage.err.find("unrecognised option '--bogus'") != std::string::npos, usage.err);
+}
+
+BOOST_AUTO_TEST_CASE(bad_configs_exit_78_before_binding_and_name_the_key)
+{
+    TempDir dir;
+    const std::pair<std::string, std::string> cases[] = {
+        {"port = 70000\n", "key 'port' has value '70000': expected an integer from 0 to 65535"},
+        {"backlog = 0\n", "key 'backlog' has value '0'"},
+        {"max_children = lots\n", "key 'max_children' has value 'lots'"},
+        {"user = no-such-user-echod\n", "key 'user' has value 'no-such-user-echod': no such user"},
+        {"colour = blue\n", "unrecognised option 'colour'"},
+    };
+    for (const auto& [content, expected] : cases) {
+        const std::string config = dir.write("bad.conf", content + "address = 127.0.0.1\n");
+        const CommandResult run = run_command({echod_path(), "--config", config});
+        BOOST_TEST(run.status == 78, content);
+        BOOST_TEST(run.err.find(config + ": " ) != std::string::npos, run.err);
+        BOOST_TEST(run.err.find(expected) != std::string::npos, run.err);
+        BOOST_TEST(run.err.find("ready") == std::string::npos, run.err);
+    }
+    const CommandResult missing = run_command({echod_path(), "--config", dir.path() + "/none.conf"});
+    BOOST_TEST(missing.status == 78);
+    BOOST_TEST(missing.err.find("none.conf: cannot read the config file") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_port_in_use_exits_71)
+{
+    Echod first("");
+    TempDir dir;
+    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = " + std::to_string(first.port) + "\n");
+    const CommandResult second = run_command({echod_path(), "--config", config});
+    BOOST_TEST(second.status == 71);
+    BOOST_TEST(second.err.find("cannot start: bind 127.0.0.1:" + std::to_string(first.port) +
+                               ": Address already in use") != std::string::npos, second.err);
+}
+
+BOOST_AUTO_TEST_CASE(without_ipv6_the_default_listens_on_ipv4_alone_and_says_so)
+{
+    Echod echod("# no address set: the default, both families\n", {}, {NO_IPV6_EXEC});
+    echod.daemon.wait_for("notice: IPv6 is not available on this host \\(socket \\[::\\]:\\d+: "
+                          "Address family not supported by protocol\\); listening on IPv4 only");
+    const std::string ready = echod.daemon.wait_for("ready ");
+    BOOST_TEST(ready.find("listening=0.0.0.0:" + std::to_string(echod.port) + " ") != std::string::npos,
+               ready);
+    BOOST_TEST(round_trip(echod.port, "v4 only") == "v4 only");
+    // An address the operator named must work, or echod does not start.
+    TempDir dir;
+    const std::string config = dir.write("echod.conf", "port = 0\naddress = ::1\n");
+    const CommandResult named = run_command({NO_IPV6_EXEC, echod_path(), "--config", config});
+    BOOST_TEST(named.status == 71);
+    BOOST_TEST(named.err.find("cannot start: socket [::1]:0: Address family not supported") !=
+                   std::string::npos, named.err);
+}
+
+BOOST_AUTO_TEST_CASE(terminal_lines_carry_a_timestamp_and_the_pid)
+{
+    Echod echod("");
+    const std::string ready = echod.daemon.wait_for("ready ");
+    const std::regex format(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} echod\[(\d+)\] notice: ready listening=)");
+    std::smatch match;
+    BOOST_TEST_REQUIRE(std::regex_search(ready, match, format), ready);
+    BOOST_TEST(std::stoi(match[1]) == echod.daemon.pid());
+}
+
+BOOST_AUTO_TEST_CASE(a_backlog_above_somaxconn_is_logged_as_clamped)
+{
+    int somaxconn = 0;
+    std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+    BOOST_TEST_REQUIRE((somaxconn > 0 && somaxconn < 65535), "somaxconn=" << somaxconn);
+    Echod echod("backlog = " + std::to_string(somaxconn + 1) + "\n");
+    echod.daemon.wait_for("warning: backlog=" + std::to_string(somaxconn + 1) +
+                          " exceeds net.core.somaxconn; the kernel clamps it to " +
+                          std::to_string(somaxconn) + "$");
+    BOOST_TEST(ss_backlog(echod.port) == somaxconn);
+}
+
+BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)
+{
+    Echod echod("address = 127.0.0.1\naddress = ::1\n");
+    UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
+    BOOST_TEST(round_trip(echod.port, "x") == "x");
+    send_all(fd.get(), "y");
+    BOOST_TEST(recv_exact(fd.get(), 1) == "y");
+    const std::vector<pid_t> children = child_pids(echod.daemon.pid());
+    BOOST_TEST_REQUIRE(children.size() == 1u);
+    std::multiset<std::string> kinds;
+    for (const auto& entry : std::filesystem::directory_iterator(
+             "/proc/" + std::to_string(children[0]) + "/fd")) {
+        const int number = std::stoi(entry.path().filename());
+        if (number > 2) {
+            const std::string target = std::filesystem::read_symlink(entry.path());
+            kinds.insert(target.substr(0, target.find(':')));
+        }
+    }
+    // No listener, no master signalfd, no read end of the report pipe.
+    BOOST_TEST((kinds == std::multiset<std::string>{"anon_inode", "pipe", "socket"}));
+}
+
+BOOST_AUTO_TEST_CASE(started_as_root_it_drops_to_the_configured_user,
+                     *boost::unit_test::precondition(RunningAsRoot()))
+{
+    Echod echod("user = nobody\n");
+    echod.daemon.wait_for("info: dropped privileges user=nobody uid=65534 gid=65534");
+    BOOST_TEST(round_trip(echod.port, "unprivileged") == "unprivileged");
+    std::ifstream status("/proc/" + std::to_string(echod.daemon.pid()) + "/status");
+    std::string line;
+    std::string uid_line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Uid:", 0) == 0) {
+            uid_line = line;
+        }
+    }
+    BOOST_TEST(uid_line == "Uid:\t65534\t65534\t65534\t65534");
+}

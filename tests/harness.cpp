@@ -1,0 +1,606 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace echod::test {
+namespace {
+
+int decode_status(int status)
+{
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int ms_left(Clock::time_point deadline)
+{
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+std::vector<std::string> environment(const std::map<std::string, std::string>& overrides)
+{
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string entry = *e;
+        if (overrides.count(entry.substr(0, entry.find('='))) == 0) {
+            env.push_back(entry);
+        }
+    }
+    for (const auto& [key, value] : overrides) {
+        env.push_back(key + "=" + value);
+    }
+    return env;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings)
+{
+    std::vector<char*> result;
+    for (std::string& s : strings) {
+        result.push_back(s.data());
+    }
+    result.push_back(nullptr);
+    return result;
+}
+
+// Starts argv with stdin/stdout/stderr on the given descriptors (-1: /dev/null) and every
+// other descriptor closed.
+pid_t spawn(std::vector<std::string> argv, int in, int out, int err,
+            const std::map<std::string, std::string>& env)
+{
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const int fds[3] = {in, out, err};
+    for (int target = 0; target < 3; ++target) {
+        if (fds[target] >= 0) {
+            posix_spawn_file_actions_adddup2(&actions, fds[target], target);
+        } else {
+            posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_RDWR, 0);
+        }
+    }
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    std::vector<std::string> env_strings = environment(env);
+    auto args = pointers(argv);
+    auto envp = pointers(env_strings);
+    pid_t pid = -1;
+    const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    BOOST_TEST_REQUIRE(rc == 0, "posix_spawn " << argv[0] << ": " << std::strerror(rc));
+    return pid;
+}
+
+std::pair<UniqueFd, UniqueFd> make_pipe()
+{
+    int fds[2];
+    BOOST_TEST_REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+TempDir::TempDir()
+{
+    char pattern[] = "/tmp/echod-test-XXXXXX";
+    BOOST_TEST_REQUIRE(::mkdtemp(pattern) != nullptr);
+    path_ = pattern;
+    ::chmod(path_.c_str(), 0755);  // readable by an echod that runs as another user
+}
+
+TempDir::~TempDir()
+{
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const
+{
+    const std::string file = path_ + "/" + name;
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
+    return file;
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input,
+                          std::chrono::milliseconds timeout,
+                          const std::map<std::string, std::string>& env)
+{
+    auto [in_read, in_write] = make_pipe();
+    auto [out_read, out_write] = make_pipe();
+    auto [err_read, err_write] = make_pipe();
+    const pid_t pid = spawn(argv, in_read.get(), out_write.get(), err_write.get(), env);
+    in_read.reset();
+    out_write.reset();
+    err_write.reset();
+    ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
+    CommandResult result;
+    std::size_t written = 0;
+    if (input.empty()) {
+        in_write.reset();
+    }
+    const Clock::time_point deadline = Clock::now() + timeout;
+    while ((out_read || err_read) && Clock::now() < deadline) {
+        pollfd fds[3] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0},
+                         {in_write.get(), POLLOUT, 0}};
+        if (::poll(fds, 3, ms_left(deadline)) <= 0) {
+            continue;
+        }
+        if (fds[2].revents != 0) {
+            const ssize_t n = ::write(in_write.get(), input.data() + written, input.size() - written);
+            written += n > 0 ? static_cast<std::size_t>(n) : 0;
+            if (n < 0 || written == input.size()) {
+                in_write.reset();
+            }
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].revents == 0) {
+                continue;
+            }
+            char buffer[65536];
+            const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+            if (n <= 0) {
+                (i == 0 ? out_read : err_read).reset();
+            } else {
+                (i == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
+            }
+        }
+    }
+    if (out_read || err_read) {
+        ::kill(pid, SIGKILL);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    result.status = decode_status(status);
+    return result;
+}
+
+Daemon::Daemon(const std::vector<std::string>& args, const std::vector<std::string>& wrapper,
+               const std::map<std::string, std::string>& env)
+{
+    std::vector<std::string> argv = wrapper;
+    argv.push_back(echod_path());
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto [log_read, log_write] = make_pipe();
+    pid_ = spawn(argv, -1, -1, log_write.get(), env);
+    pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+    BOOST_TEST_REQUIRE(static_cast<bool>(pidfd_), "pidfd_open: " << std::strerror(errno));
+    reader_ = std::thread([this, fd = log_read.release()] { read_log(fd); });
+}
+
+Daemon::~Daemon()
+{
+    // Only the process this test started, by its pid: a fast stop ends its children too.
+    if (!status_) {
+        ::kill(pid_, SIGINT);
+        if (wait_exit(10s) < 0) {
+            ::kill(pid_, SIGKILL);
+            wait_exit(10s);
+        }
+    }
+    reader_.join();
+}
+
+void Daemon::read_log(int fd)
+{
+    UniqueFd owner(fd);
+    std::string partial;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof buffer)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        partial.append(buffer, static_cast<std::size_t>(n));
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (std::size_t end; (end = partial.find('\n')) != std::string::npos;) {
+            lines_.push_back(partial.substr(0, end));
+            partial.erase(0, end + 1);
+        }
+        changed_.notify_all();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!partial.empty()) {
+        lines_.push_back(partial);
+    }
+    log_closed_ = true;
+    changed_.notify_all();
+}
+
+std::uint16_t Daemon::wait_ready(std::chrono::milliseconds timeout)
+{
+    const std::string line = wait_for(R"(notice: ready listening=\S+ port=\d+)", timeout);
+    std::smatch match;
+    std::regex_search(line, match, std::regex(R"( port=(\d+))"));
+    return static_cast<std::uint16_t>(std::stoi(match[1]));
+}
+
+std::string Daemon::wait_for(const std::string& pattern, std::chrono::milliseconds timeout,
+                             std::size_t from)
+{
+    const std::regex re(pattern);
+    std::unique_lock<std::mutex> lock(mutex_);
+    const Clock::time_point deadline = Clock::now() + timeout;
+    for (;;) {
+        for (std::size_t i = from; i < lines_.size(); ++i) {
+            if (std::regex_search(lines_[i], re)) {
+                return lines_[i];
+            }
+        }
+        from = std::max(from, lines_.size());
+        if (log_closed_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+            std::string all;
+            for (const std::string& line : lines_) {
+                all += line + "\n";
+            }
+            BOOST_FAIL("no log line matching /" << pattern << "/ "
+                                                 << (log_closed_ ? "before echod exited" : "in time")
+                                                 << "; log so far:\n" << all);
+        }
+    }
+}
+
+void Daemon::wait_count(const std::string& pattern, std::size_t n,
+                        std::chrono::milliseconds timeout)
+{
+    const std::regex re(pattern);
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::size_t found = 0;
+    std::size_t seen = 0;
+    const Clock::time_point deadline = Clock::now() + timeout;
+    for (;;) {
+        for (; seen < lines_.size(); ++seen) {
+            found += std::regex_search(lines_[seen], re) ? 1 : 0;
+        }
+        if (found >= n) {
+            return;
+        }
+        if (log_closed_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+            BOOST_FAIL("only " << found << " of " << n << " log lines match /" << pattern << "/");
+        }
+    }
+}
+
+std::size_t Daemon::line_count() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lines_.size();
+}
+
+std::size_t Daemon::count(const std::string& pattern) const
+{
+    const std::regex re(pattern);
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::size_t n = 0;
+    for (const std::string& line : lines_) {
+        n += std::regex_search(line, re) ? 1 : 0;
+    }
+    return n;
+}
+
+std::string Daemon::log() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string all;
+    for (const std::string& line : lines_) {
+        all += line + "\n";
+    }
+    return all;
+}
+
+void Daemon::signal(int signal) const
+{
+    BOOST_TEST_REQUIRE(!status_);
+    ::kill(pid_, signal);
+}
+
+int Daemon::wait_exit(std::chrono::milliseconds timeout)
+{
+    if (!status_) {
+        pollfd pfd{pidfd_.get(), POLLIN, 0};
+        if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) {
+            return -1;
+        }
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        status_ = decode_status(status);
+    }
+    return *status_;
+}
+
+boost::test_tools::assertion_result RunningAsRoot::operator()(boost::unit_test::test_unit_id) const
+{
+    boost::test_tools::assertion_result result(::geteuid() == 0);
+    result.message() << "needs root (setuid to another user)";
+    return result;
+}
+
+std::string echod_path() { return ECHOD_BINARY; }
+std::string client_path() { return ECHOD_CLIENT_BINARY; }
+
+UniqueFd connect_tcp(const std::string& address, std::uint16_t port, const std::string& source)
+{
+    const bool v6 = address.find(':') != std::string::npos;
+    UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    BOOST_TEST_REQUIRE(static_cast<bool>(fd));
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    auto fill = [&](const std::string& host, std::uint16_t p) {
+        storage = {};
+        if (v6) {
+            auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons(p);
+            BOOST_TEST_REQUIRE(::inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) == 1);
+            length = sizeof *in6;
+        } else {
+            auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+            in->sin_family = AF_INET;
+            in->sin_port = htons(p);
+            BOOST_TEST_REQUIRE(::inet_pton(AF_INET, host.c_str(), &in->sin_addr) == 1);
+            length = sizeof *in;
+        }
+    };
+    if (!source.empty()) {
+        fill(source, 0);
+        BOOST_TEST_REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&storage), length) == 0,
+                           "bind " << source << ": " << std::strerror(errno));
+    }
+    fill(address, port);
+    BOOST_TEST_REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&storage), length) == 0,
+                       "connect " << address << " port " << port << ": " << std::strerror(errno));
+    ::fcntl(fd.get(), F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
+bool connection_refused(const std::string& address, std::uint16_t port)
+{
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port);
+    ::inet_pton(AF_INET, address.c_str(), &in.sin_addr);
+    return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&in), sizeof in) != 0 &&
+           errno == ECONNREFUSED;
+}
+
+std::uint16_t free_port()
+{
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof in;
+    BOOST_TEST_REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&in), sizeof in) == 0);
+    BOOST_TEST_REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&in), &length) == 0);
+    return ntohs(in.sin_port);
+}
+
+void send_all(int fd, const std::string& data, std::chrono::milliseconds timeout)
+{
+    const Clock::time_point deadline = Clock::now() + timeout;
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+        const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        BOOST_TEST_REQUIRE((n < 0 && errno == EAGAIN), "send: " << std::strerror(errno));
+        pollfd pfd{fd, POLLOUT, 0};
+        BOOST_TEST_REQUIRE(::poll(&pfd, 1, ms_left(deadline)) == 1, "send timed out");
+    }
+}
+
+std::string recv_exact(int fd, std::size_t n, std::chrono::milliseconds timeout)
+{
+    const Clock::time_point deadline = Clock::now() + timeout;
+    std::string data;
+    char buffer[65536];
+    while (data.size() < n) {
+        pollfd pfd{fd, POLLIN, 0};
+        BOOST_TEST_REQUIRE(::poll(&pfd, 1, ms_left(deadline)) == 1,
+                           "timed out after " << data.size() << " of " << n << " bytes");
+        const ssize_t got = ::recv(fd, buffer, std::min(sizeof buffer, n - data.size()), 0);
+        BOOST_TEST_REQUIRE(got > 0, "connection ended after " << data.size() << " of " << n
+                                                              << " bytes");
+        data.append(buffer, static_cast<std::size_t>(got));
+    }
+    return data;
+}
+
+bool wait_closed(int fd, std::chrono::milliseconds timeout)
+{
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(timeout.count())) != 1) {
+        return false;
+    }
+    char byte;
+    const ssize_t n = ::recv(fd, &byte, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+bool nothing_arrives(int fd, std::chrono::milliseconds quiet)
+{
+    pollfd pfd{fd, POLLIN, 0};
+    return ::poll(&pfd, 1, static_cast<int>(quiet.count())) == 0;
+}
+
+std::string echo_full_duplex(int fd, const std::string& data, std::chrono::milliseconds timeout)
+{
+    const Clock::time_point deadline = Clock::now() + timeout;
+    std::string received;
+    std::size_t sent = 0;
+    char buffer[65536];
+    while (received.size() < data.size() && Clock::now() < deadline) {
+        pollfd pfd{fd, static_cast<short>(POLLIN | (sent < data.size() ? POLLOUT : 0)), 0};
+        if (::poll(&pfd, 1, ms_left(deadline)) <= 0) {
+            continue;
+        }
+        if ((pfd.revents & POLLOUT) != 0) {
+            const ssize_t n = ::send(fd, data.data() + sent, std::min<std::size_t>(data.size() - sent, 65536), MSG_NOSIGNAL);
+            sent += n > 0 ? static_cast<std::size_t>(n) : 0;
+        }
+        if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+            const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+            if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
+                break;
+            }
+            received.append(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+        }
+    }
+    return received;
+}
+
+std::size_t open_fd_count(pid_t pid)
+{
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+        ++n;
+    }
+    return n;
+}
+
+namespace {
+
+// (pid, state, ppid) of every process.
+std::vector<std::tuple<pid_t, char, pid_t>> processes()
+{
+    std::vector<std::tuple<pid_t, char, pid_t>> result;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::ifstream stat(entry.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        const auto close = text.rfind(')');
+        if (close == std::string::npos) {
+            continue;
+        }
+        std::istringstream rest(text.substr(close + 2));
+        char state = '?';
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        result.emplace_back(std::stoi(name), state, ppid);
+    }
+    return result;
+}
+
+}  // namespace
+
+std::size_t zombie_children(pid_t pid)
+{
+    std::size_t n = 0;
+    for (const auto& [child, state, ppid] : processes()) {
+        n += ppid == pid && state == 'Z' ? 1 : 0;
+    }
+    return n;
+}
+
+std::size_t live_children(pid_t pid)
+{
+    std::size_t n = 0;
+    for (const auto& [child, state, ppid] : processes()) {
+        n += ppid == pid && state != 'Z' ? 1 : 0;
+    }
+    return n;
+}
+
+std::vector<pid_t> child_pids(pid_t pid)
+{
+    std::vector<pid_t> pids;
+    for (const auto& [child, state, ppid] : processes()) {
+        if (ppid == pid && state != 'Z') {
+            pids.push_back(child);
+        }
+    }
+    return pids;
+}
+
+double cpu_seconds(pid_t pid)
+{
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    std::string field;
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    for (int i = 3; i <= 15; ++i) {  // fields 14 and 15: utime, stime
+        rest >> field;
+        if (i == 14) {
+            utime = std::stoull(field);
+        } else if (i == 15) {
+            stime = std::stoull(field);
+        }
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+int ss_backlog(std::uint16_t port)
+{
+    const CommandResult ss = run_command({"ss", "-ltnH", "sport = :" + std::to_string(port)});
+    std::istringstream lines(ss.out);
+    std::string state;
+    int recv_q = 0;
+    int send_q = -1;
+    lines >> state >> recv_q >> send_q;
+    return send_q;
+}
+
+}  // namespace echod::test
+
+namespace echod::test {
+
+std::string with_loopback_defaults(const std::string& settings)
+{
+    std::string text = settings;
+    const std::string lines = "\n" + settings;
+    if (lines.find("\nport") == std::string::npos) {
+        text += "\nport = 0\n";
+    }
+    if (settings.find("address") == std::string::npos) {
+        text += "\naddress = 127.0.0.1\n";
+    }
+    return text;
+}
+
+Echod::Echod(const std::string& settings, const std::vector<std::string>& args,
+             const std::vector<std::string>& wrapper,
+             const std::map<std::string, std::string>& env)
+    : config(dir.write("echod.conf", with_loopback_defaults(settings))),
+      daemon([&] {
+          std::vector<std::string> all{"--config", config};
+          all.insert(all.end(), args.begin(), args.end());
+          return all;
+      }(), wrapper, env),
+      port(daemon.wait_ready())
+{
+}
+
+void Echod::rewrite(const std::string& settings) const
+{
+    dir.write("echod.conf", settings);
+}
+
+}  // namespace echod::test

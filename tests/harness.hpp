@@ -1,0 +1,148 @@
+// Test support: start the real echod (posix_spawn, never fork in the test process), watch
+// its log with deadlines, and talk to it over loopback sockets.
+#pragma once
+
+#include "unique_fd.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace echod::test {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A private directory, removed with everything in it.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::string& path() const { return path_; }
+    std::string write(const std::string& name, const std::string& content) const;
+
+private:
+    std::string path_;
+};
+
+struct CommandResult {
+    int status = -1;  // exit status, or 128 + signal
+    std::string out;
+    std::string err;
+};
+
+// Runs a program to completion (killed at the deadline) with `input` on its stdin.
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input = "",
+                          std::chrono::milliseconds timeout = 20s,
+                          const std::map<std::string, std::string>& env = {});
+
+// A running echod whose stderr (the log) is collected line by line.
+class Daemon {
+public:
+    // `argv` without the program; `wrapper` (e.g. prlimit ...) goes in front of it.
+    explicit Daemon(const std::vector<std::string>& args,
+                    const std::vector<std::string>& wrapper = {},
+                    const std::map<std::string, std::string>& env = {});
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    pid_t pid() const { return pid_; }
+    // Waits for the ready line and returns the port it names.
+    std::uint16_t wait_ready(std::chrono::milliseconds timeout = 10s);
+    // Waits for the next line (after `from`) matching `pattern`; fails the test on timeout.
+    std::string wait_for(const std::string& pattern, std::chrono::milliseconds timeout = 10s,
+                         std::size_t from = 0);
+    // Waits until `n` lines match `pattern` in all; fails the test on timeout.
+    void wait_count(const std::string& pattern, std::size_t n,
+                    std::chrono::milliseconds timeout = 30s);
+    std::size_t line_count() const;
+    std::size_t count(const std::string& pattern) const;
+    std::string log() const;
+    void signal(int signal) const;
+    // Waits for the process to end; returns its exit status (or 128 + signal), -1 on timeout.
+    int wait_exit(std::chrono::milliseconds timeout = 10s);
+
+private:
+    void read_log(int fd);
+
+    pid_t pid_ = -1;
+    UniqueFd pidfd_;
+    std::optional<int> status_;
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::string> lines_;
+    bool log_closed_ = false;
+    std::thread reader_;
+};
+
+// A Boost.Test precondition: tests that change user ids need root; others skip them.
+struct RunningAsRoot {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
+};
+
+std::string echod_path();
+std::string client_path();
+
+// Loopback connections; source binds the local address (127.0.0.2 ...).
+UniqueFd connect_tcp(const std::string& address, std::uint16_t port,
+                     const std::string& source = "");
+// True if a connection to address:port is refused (nothing listens there).
+bool connection_refused(const std::string& address, std::uint16_t port);
+// A port that was free a moment ago (bound to port 0 and released).
+std::uint16_t free_port();
+void send_all(int fd, const std::string& data, std::chrono::milliseconds timeout = 10s);
+// Reads exactly n bytes; fails the test on EOF or timeout.
+std::string recv_exact(int fd, std::size_t n, std::chrono::milliseconds timeout = 10s);
+// Waits until the peer closes: true on EOF (or reset), false if data or the deadline came first.
+bool wait_closed(int fd, std::chrono::milliseconds timeout = 10s);
+// True if nothing arrives within `quiet` (used only to show that a client is waiting).
+bool nothing_arrives(int fd, std::chrono::milliseconds quiet);
+// Sends `data` and reads it back concurrently (so large payloads cannot deadlock); returns
+// what came back.
+std::string echo_full_duplex(int fd, const std::string& data, std::chrono::milliseconds timeout = 30s);
+
+// /proc facts about a process.
+std::size_t open_fd_count(pid_t pid);
+std::size_t zombie_children(pid_t pid);
+std::size_t live_children(pid_t pid);
+std::vector<pid_t> child_pids(pid_t pid);
+double cpu_seconds(pid_t pid);
+// The listen backlog `ss -ltn` shows for the port (its Send-Q column), or -1.
+int ss_backlog(std::uint16_t port);
+
+}  // namespace echod::test
+
+namespace echod::test {
+
+// An echod started on a config file of its own. `settings` are config lines; unless they
+// say otherwise it listens on 127.0.0.1, port 0 (any free port).
+class Echod {
+public:
+    explicit Echod(const std::string& settings, const std::vector<std::string>& args = {},
+                   const std::vector<std::string>& wrapper = {},
+                   const std::map<std::string, std::string>& env = {});
+
+    // Replaces the config file (the test then sends SIGHUP).
+    void rewrite(const std::string& settings) const;
+
+    TempDir dir;
+    std::string config;
+    Daemon daemon;
+    std::uint16_t port;
+};
+
+std::string with_loopback_defaults(const std::string& settings);
+
+}  // namespace echod::test
