@@ -21,14 +21,19 @@ void close_range_between(unsigned first, unsigned last)
     }
 }
 
-// Listeners, the signalfd, the report pipe's read end, anything a library opened.
+// Listeners, the signalfd, the report pipe's read end, anything a library opened: every
+// descriptor from 3 up except the two kept.
 void close_inherited(int keep_a, int keep_b)
 {
-    const unsigned low = static_cast<unsigned>(std::min(keep_a, keep_b));
-    const unsigned high = static_cast<unsigned>(std::max(keep_a, keep_b));
-    close_range_between(3, low - 1);
-    close_range_between(low + 1, high - 1);
-    close_range_between(high + 1, UINT_MAX);
+    unsigned next = 3;
+    for (int keep : {std::min(keep_a, keep_b), std::max(keep_a, keep_b)}) {
+        const unsigned kept = static_cast<unsigned>(keep);
+        if (keep >= 0 && kept >= next) {
+            close_range_between(next, kept - 1);
+            next = kept + 1;
+        }
+    }
+    close_range_between(next, UINT_MAX);
 }
 
 // Returns a signalfd that reports SIGTERM and SIGINT, or -1.

@@ -146,7 +146,8 @@ ExchangeResult exchange(int sock, int input, int output, std::chrono::millisecon
                 expected.pop_front();
             }
             if (!write_full(output, buffer, static_cast<std::size_t>(n))) {
-                throw_sys_error("write output");
+                result.problem = std::string("cannot write the reply out: ") + std::strerror(errno);
+                return result;
             }
         }
     }

@@ -156,11 +156,13 @@ std::vector<std::string> parse_addresses(const Source& source,
             std::istringstream trimmed(word);
             std::string address;
             while (trimmed >> address) {
-                if (!parse_endpoint(address, 0)) {
+                const auto endpoint = parse_endpoint(address, 0);
+                if (!endpoint) {
                     source.fail("address", value,
                                 "expected numeric IPv4 or IPv6 addresses (names are not looked "
                                 "up)");
                 }
+                address = format_host(*endpoint);  // one spelling: "[::1]" and "::1" match
                 if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
                     addresses.push_back(address);  // a repeated address is listened on once
                 }

@@ -14,8 +14,6 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t buffer_size = 64 * 1024;
 
-enum class Wait { ready, timeout, stop };
-
 class Session {
 public:
     Session(int conn, const SessionLimits& limits, int control,
@@ -85,15 +83,22 @@ private:
                 fail(errno);
                 return false;
             }
-            if (rc > 0 && fds[0].revents != 0) {
-                return true;
-            }
+            // Stop requests and the drain deadline come first, so a peer that keeps the
+            // connection always ready cannot delay them; the idle or stall deadline counts
+            // only when nothing is ready.
             if (rc > 0 && fds[1].revents != 0 && handle_stop()) {
                 return false;
             }
-            if (next && Clock::now() >= *next) {
-                finish(drain_deadline_ && *next == *drain_deadline_ ? CloseReason::shutdown
-                                                                   : reason);
+            const Clock::time_point now = Clock::now();
+            if (drain_deadline_ && now >= *drain_deadline_) {
+                finish(CloseReason::shutdown);
+                return false;
+            }
+            if (rc > 0 && fds[0].revents != 0) {
+                return true;
+            }
+            if (deadline && now >= *deadline) {
+                finish(reason);
                 return false;
             }
         }

@@ -2,6 +2,7 @@
 // server, print what comes back, fail unless it is the same.
 #include "client.hpp"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,7 +20,8 @@ const char* usage =
     "Sends MESSAGE (its words joined by spaces, plus a newline) or else standard input to\n"
     "the echo server at HOST PORT, prints the reply, and exits 0 only if the reply is\n"
     "identical. -t: give up when nothing moves for SECONDS (default 5).\n"
-    "Exit: 0 echoed, 1 reply differed, was short or timed out, 64 usage, 69 cannot connect.\n";
+    "Exit: 0 echoed; 1 the reply differed, was short or long, timed out, or could not be\n"
+    "written out; 64 usage; 69 cannot resolve or connect.\n";
 
 // The message as a readable descriptor, so one code path serves it and standard input.
 int message_fd(const std::vector<std::string>& words)
@@ -41,6 +43,7 @@ int message_fd(const std::vector<std::string>& words)
 
 int main(int argc, char* argv[])
 {
+    ::signal(SIGPIPE, SIG_IGN);  // a closed output or socket is an error to report, not a death
     std::vector<std::string> args(argv + 1, argv + argc);
     long timeout_s = 5;
     if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {

@@ -6,6 +6,9 @@
 #include "master.hpp"
 #include "process.hpp"
 
+#include <fcntl.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #ifndef ECHOD_VERSION
@@ -21,6 +24,17 @@ enum ExitCode : int {
     exit_oserr = 71,     // EX_OSERR: cannot start, e.g. bind failed
     exit_config = 78,    // EX_CONFIG
 };
+
+// A daemon started with 0, 1 or 2 closed would hand those numbers to sockets, and a stray
+// write to "stderr" would land in a client's stream. Keep them taken.
+void ensure_standard_descriptors()
+{
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd) {
+            std::_Exit(exit_oserr);
+        }
+    }
+}
 
 int run(const echod::CommandLine& command_line)
 {
@@ -46,13 +60,19 @@ int run(const echod::CommandLine& command_line)
     echod::PidFile pid_file(config.pid_file);
     echod::drop_privileges(config);
     echod::Master master(command_line, std::move(config), std::move(listeners));
-    return master.run();
+    try {
+        return master.run();
+    } catch (const std::exception& e) {  // after start-up: a bug, not a start failure
+        echod::log_error(std::string("fatal: ") + e.what());
+        return exit_software;
+    }
 }
 
 }  // namespace
 
 int main(int argc, char* argv[])
 {
+    ensure_standard_descriptors();
     try {
         return run(echod::parse_command_line(argc, argv));
     } catch (const echod::UsageError& e) {

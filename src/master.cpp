@@ -36,7 +36,13 @@ void Master::block_signals()
 {
     const sigset_t set = master_signals();
     check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
+    // Dispositions survive exec: a launcher that ignored SIGCHLD would make the kernel reap
+    // the children itself, and nothing could be accounted for. Reset what was inherited.
+    for (int signal : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+        ::signal(signal, SIG_DFL);
+    }
     ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGUSR2, SIG_IGN);  // reserved; a group-wide SIGUSR2 must not kill the master
 }
 
 Master::Master(CommandLine command_line, Config config, std::vector<Listener> listeners)
@@ -84,7 +90,7 @@ void Master::poll_once()
         drain_reports();
     }
     // Accept before handling signals: a reload may replace the listeners.
-    for (std::size_t i = 2; i < fds.size(); ++i) {
+    for (std::size_t i = 2; i < fds.size() && !paused_until_; ++i) {
         if (fds[i].revents != 0) {
             accept_from(listeners_[i - 2]);
         }

@@ -39,7 +39,9 @@ bool client_gone(int error)
 
 void Master::accept_from(const Listener& listener)
 {
-    for (int i = 0; i < accepts_per_wakeup && children_.size() < config_.max_children; ++i) {
+    for (int i = 0; i < accepts_per_wakeup && children_.size() < config_.max_children &&
+                    !paused_until_;
+         ++i) {
         Endpoint peer;
         peer.length = sizeof peer.storage;
         const int fd = ::accept4(listener.fd.get(), peer.addr(), &peer.length,

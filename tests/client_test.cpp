@@ -124,6 +124,17 @@ BOOST_AUTO_TEST_CASE(client_gives_up_when_no_reply_comes)
     BOOST_TEST((Clock::now() - start < 5s));
 }
 
+BOOST_AUTO_TEST_CASE(client_fails_when_the_reply_cannot_be_written_out)
+{
+    Echod echod("");
+    const CommandResult run = run_command(
+        {"sh", "-c", "exec \"$0\" 127.0.0.1 \"$1\" hello > /dev/full", client_path(),
+         std::to_string(echod.port)});
+    BOOST_TEST(run.status == 1);
+    BOOST_TEST(run.err.find("cannot write the reply out: No space left on device") != std::string::npos,
+               run.err);
+}
+
 BOOST_AUTO_TEST_CASE(client_reports_a_refused_connection_and_bad_usage)
 {
     const CommandResult refused = run_command({client_path(), "127.0.0.1", std::to_string(free_port()), "x"});

@@ -81,8 +81,9 @@ BOOST_AUTO_TEST_CASE(file_values_apply_and_the_command_line_wins)
     BOOST_TEST(config.backlog == 50);
     BOOST_TEST(!config.default_addresses);
     BOOST_TEST((config.addresses == std::vector<std::string>{"127.0.0.1", "::1", "127.0.0.2"}));
-    BOOST_TEST((load(path, {"--address", "::1", "--address", "::1"}).addresses ==
-                std::vector<std::string>{"::1"}));  // a repeat is listened on once
+    BOOST_TEST((load(path, {"--address", "::1", "--address", "[::1]"}).addresses ==
+                std::vector<std::string>{"::1"}));  // one spelling; a repeat is used once
+    BOOST_TEST((load(path, {"--address", "0:0::0:1"}).addresses == std::vector<std::string>{"::1"}));
     BOOST_TEST(config.idle_timeout.count() == 500);
     BOOST_TEST(config.stall_timeout.count() == 120000);
     BOOST_TEST(config.shutdown_timeout.count() == 3000);

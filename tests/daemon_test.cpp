@@ -3,6 +3,7 @@
 #include "harness.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -293,7 +294,6 @@ BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)
 {
     Echod echod("address = 127.0.0.1\naddress = ::1\n");
     UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
-    BOOST_TEST(round_trip(echod.port, "x") == "x");
     send_all(fd.get(), "y");
     BOOST_TEST(recv_exact(fd.get(), 1) == "y");
     const std::vector<pid_t> children = child_pids(echod.daemon.pid());
@@ -307,8 +307,61 @@ BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)
             kinds.insert(target.substr(0, target.find(':')));
         }
     }
-    // No listener, no master signalfd, no read end of the report pipe.
     BOOST_TEST((kinds == std::multiset<std::string>{"anon_inode", "pipe", "socket"}));
+    // And they are its own: the pipe is the write end, the signalfd reads SIGINT and
+    // SIGTERM only (not the master's signalfd, not the report pipe's read end).
+    for (const auto& entry : std::filesystem::directory_iterator(
+             "/proc/" + std::to_string(children[0]) + "/fd")) {
+        const std::string target = std::filesystem::read_symlink(entry.path());
+        std::ifstream info("/proc/" + std::to_string(children[0]) + "/fdinfo/" +
+                           entry.path().filename().string());
+        const std::string text((std::istreambuf_iterator<char>(info)), {});
+        if (target.rfind("pipe:", 0) == 0) {
+            const auto flags = std::stoul(text.substr(text.find("flags:") + 6), nullptr, 8);
+            BOOST_TEST((flags & 3u) == 1u, "report pipe flags " << std::oct << flags);  // O_WRONLY
+        } else if (target.rfind("anon_inode:", 0) == 0) {
+            BOOST_TEST(text.find("sigmask:\t0000000000004002") != std::string::npos, text);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(signal_dispositions_inherited_from_the_launcher_do_not_matter)
+{
+    // An ignored SIGCHLD would let the kernel reap children behind the master's back.
+    Echod echod("max_children = 1\nshutdown_timeout = 1s\n", {},
+                {"env", "--ignore-signal=CHLD,HUP,TERM,USR1"});
+    for (int i = 0; i < 3; ++i) {  // one slot: each must be reaped for the next to be served
+        BOOST_TEST(round_trip(echod.port, "again") == "again");
+    }
+    echod.daemon.wait_count("connection closed .* reason=eof$", 3);
+    echod.daemon.signal(SIGUSR1);
+    echod.daemon.wait_for("status active=0 served=3 ");
+    echod.daemon.signal(SIGTERM);
+    BOOST_TEST(echod.daemon.wait_exit(5s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sigusr2_does_not_stop_the_master)
+{
+    Echod echod("");
+    echod.daemon.signal(SIGUSR2);
+    echod.daemon.signal(SIGUSR1);  // signals are read in order: the status line follows
+    echod.daemon.wait_for("status active=0 ");
+    BOOST_TEST(round_trip(echod.port, "still up") == "still up");
+}
+
+BOOST_AUTO_TEST_CASE(started_with_standard_descriptors_closed_connections_still_report)
+{
+    // Regression: with 0 closed, a connection could get fd 0 and the child closed its own
+    // report pipe; every connection was then logged as failed.
+    Echod echod("", {}, {"sh", "-c", "exec \"$@\" <&- >&-", "sh"});
+    echod.rewrite("address = 127.0.0.1\nport = " + std::to_string(free_port()) + "\n");
+    echod.daemon.signal(SIGHUP);  // frees the old listener's descriptor
+    const std::string reloaded = echod.daemon.wait_for("reloaded ");
+    std::smatch port;
+    BOOST_TEST_REQUIRE(std::regex_search(reloaded, port, std::regex(" port=(\\d+)")));
+    BOOST_TEST(round_trip(static_cast<std::uint16_t>(std::stoi(port[1])), "fd") == "fd");
+    echod.daemon.wait_for("bytes_in=2 bytes_out=2 .*reason=eof$");
+    BOOST_TEST(echod.daemon.count("reason=failed") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(started_as_root_it_drops_to_the_configured_user,

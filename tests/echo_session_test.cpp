@@ -4,11 +4,13 @@
 #include "harness.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <future>
 
 using namespace echod;
@@ -172,6 +174,61 @@ BOOST_AUTO_TEST_CASE(graceful_stop_keeps_echoing_until_the_drain_deadline)
     const SessionResult result = finished(session, 3000ms);
     BOOST_TEST((result.reason == CloseReason::shutdown));
     BOOST_TEST(result.bytes_out == 30u);
+}
+
+BOOST_AUTO_TEST_CASE(a_pending_stop_comes_before_data_that_is_ready)
+{
+    // Regression: a connection that was always ready hid stop requests and the drain
+    // deadline. With more than a buffer of input queued, a stop already asked for (now, or
+    // graceful with nothing left of the drain time) must be honoured before any read.
+    for (const char request : {'n', 'g'}) {
+        Pair pair;
+        const std::string data(150000, 'q');
+        const ssize_t queued = ::send(pair.peer.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        BOOST_TEST_REQUIRE(queued > 65536);
+        pair.request(request);
+        auto session = pair.start({{}, {}, milliseconds(0)});
+        const SessionResult result = finished(session);
+        BOOST_TEST((result.reason == CloseReason::shutdown));
+        BOOST_TEST(result.bytes_in == 0u, "request " << request);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(stop_requests_are_heard_while_the_peer_streams_without_pause)
+{
+    for (const char request : {'g', 'n'}) {
+        Pair pair;
+        auto session = pair.start({{}, {}, milliseconds(200)});
+        // One thread keeps the session's input full, another keeps its output drained: the
+        // connection is always ready, in both directions.
+        std::atomic<bool> stop{false};
+        auto pump = [&](short events) {
+            const std::string chunk(65536, 'z');
+            char sink[65536];
+            while (!stop) {
+                pollfd pfd{pair.peer.get(), events, 0};
+                if (::poll(&pfd, 1, 50) == 1) {
+                    events == POLLOUT ? ::send(pair.peer.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL)
+                                      : ::recv(pair.peer.get(), sink, sizeof sink, 0);
+                }
+            }
+        };
+        std::thread writer(pump, POLLOUT);
+        std::thread reader(pump, POLLIN);
+        nothing_arrives(pair.control_read.get(), 100ms);  // let the stream get going
+        const auto asked = Clock::now();
+        pair.request(request);
+        const SessionResult result = finished(session, 3000ms);
+        const auto took = Clock::now() - asked;
+        stop = true;
+        writer.join();
+        reader.join();
+        BOOST_TEST((result.reason == CloseReason::shutdown));
+        BOOST_TEST(result.bytes_in > 0u);
+        BOOST_TEST((took < (request == 'n' ? 150ms : 400ms)),
+                   "stop " << request << " took "
+                           << std::chrono::duration_cast<milliseconds>(took).count() << " ms");
+    }
 }
 
 BOOST_AUTO_TEST_CASE(graceful_stop_ends_with_eof_when_the_peer_finishes_first)

@@ -323,6 +323,9 @@ int Daemon::wait_exit(std::chrono::milliseconds timeout)
         int status = 0;
         ::waitpid(pid_, &status, 0);
         status_ = decode_status(status);
+        // Take in the last lines too, so counts made after the exit are complete.
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait_for(lock, timeout, [this] { return log_closed_; });
     }
     return *status_;
 }

@@ -71,7 +71,8 @@ public:
     std::size_t count(const std::string& pattern) const;
     std::string log() const;
     void signal(int signal) const;
-    // Waits for the process to end; returns its exit status (or 128 + signal), -1 on timeout.
+    // Waits for the process to end and its log to close; returns its exit status (or
+    // 128 + signal), -1 on timeout.
     int wait_exit(std::chrono::milliseconds timeout = 10s);
 
 private:

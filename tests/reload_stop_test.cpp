@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -183,4 +184,28 @@ BOOST_AUTO_TEST_CASE(a_reload_that_repeats_an_address_keeps_its_listener)
     echod.daemon.wait_for(ready_pattern(echod.port, 20));
     UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
     expect_echo(fd.get(), "listener kept");
+}
+
+BOOST_AUTO_TEST_CASE(a_respelled_address_is_the_same_listener)
+{
+    Echod echod("address = ::1\nport = 0\n");
+    UniqueFd before = connect_tcp("::1", echod.port);
+    echod.rewrite("address = [::1]\nport = 0\nbacklog = 64\n");
+    echod.daemon.signal(SIGHUP);
+    const std::string p = std::to_string(echod.port);
+    echod.daemon.wait_for("notice: reloaded listening=\\[::1\\]:" + p + " port=" + p + " backlog=64 ");
+    expect_echo(before.get(), "same socket");
+}
+
+BOOST_AUTO_TEST_CASE(after_dropping_root_the_pid_file_is_still_removed_from_a_directory_it_owns,
+                     *boost::unit_test::precondition(RunningAsRoot()))
+{
+    TempDir dir;
+    BOOST_TEST_REQUIRE(::chown(dir.path().c_str(), 65534, 65534) == 0);
+    const std::string pid_file = dir.path() + "/echod.pid";
+    Echod echod("user = nobody\npid_file = " + pid_file + "\n");
+    BOOST_TEST(std::ifstream(pid_file).good());
+    echod.daemon.signal(SIGTERM);
+    BOOST_TEST(echod.daemon.wait_exit(5s) == 0);
+    BOOST_TEST(!std::ifstream(pid_file).good());
 }
