@@ -24,16 +24,8 @@ namespace {
 class FakeServer {
 public:
     explicit FakeServer(std::function<void(int, const std::shared_future<void>&)> behave)
-        : listener_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0))
+        : listener_(listen_loopback()), port_(local_port(listener_.get()))
     {
-        sockaddr_in in{};
-        in.sin_family = AF_INET;
-        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof in;
-        BOOST_TEST_REQUIRE(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&in), length) == 0);
-        BOOST_TEST_REQUIRE(::listen(listener_.get(), 4) == 0);
-        ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&in), &length);
-        port_ = ntohs(in.sin_port);
         thread_ = std::thread([this, behave, released = release_.get_future().share()] {
             pollfd pfd{listener_.get(), POLLIN, 0};
             if (::poll(&pfd, 1, 10000) == 1) {

@@ -354,8 +354,8 @@ BOOST_AUTO_TEST_CASE(started_with_standard_descriptors_closed_connections_still_
     // Regression: with 0 closed, a connection could get fd 0 and the child closed its own
     // report pipe; every connection was then logged as failed.
     Echod echod("", {}, {"sh", "-c", "exec \"$@\" <&- >&-", "sh"});
-    echod.rewrite("address = 127.0.0.1\nport = " + std::to_string(free_port()) + "\n");
-    echod.daemon.signal(SIGHUP);  // frees the old listener's descriptor
+    // Moving the port frees the old listener's descriptor number.
+    echod.reload("address = 127.0.0.1\nport = " + std::to_string(free_port()) + "\n");
     const std::string reloaded = echod.daemon.wait_for("reloaded ");
     std::smatch port;
     BOOST_TEST_REQUIRE(std::regex_search(reloaded, port, std::regex(" port=(\\d+)")));

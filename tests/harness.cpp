@@ -386,16 +386,30 @@ bool connection_refused(const std::string& address, std::uint16_t port)
            errno == ECONNREFUSED;
 }
 
-std::uint16_t free_port()
+UniqueFd listen_loopback(std::uint16_t port)
 {
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in in{};
     in.sin_family = AF_INET;
+    in.sin_port = htons(port);
     in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof in;
-    BOOST_TEST_REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&in), sizeof in) == 0);
-    BOOST_TEST_REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&in), &length) == 0);
-    return ntohs(in.sin_port);
+    BOOST_TEST_REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&in), sizeof in) == 0,
+                       "bind 127.0.0.1:" << port << ": " << std::strerror(errno));
+    BOOST_TEST_REQUIRE(::listen(fd.get(), 16) == 0);
+    return fd;
+}
+
+std::uint16_t local_port(int fd)
+{
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    BOOST_TEST_REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) == 0);
+    return ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port);  // same offset in IPv6
+}
+
+std::uint16_t free_port()
+{
+    return local_port(listen_loopback().get());
 }
 
 void send_all(int fd, const std::string& data, std::chrono::milliseconds timeout)
@@ -429,6 +443,12 @@ std::string recv_exact(int fd, std::size_t n, std::chrono::milliseconds timeout)
         data.append(buffer, static_cast<std::size_t>(got));
     }
     return data;
+}
+
+void expect_echo(int fd, const std::string& message, std::chrono::milliseconds timeout)
+{
+    send_all(fd, message, timeout);
+    BOOST_TEST(recv_exact(fd, message.size(), timeout) == message);
 }
 
 bool wait_closed(int fd, std::chrono::milliseconds timeout)
@@ -604,6 +624,12 @@ Echod::Echod(const std::string& settings, const std::vector<std::string>& args,
 void Echod::rewrite(const std::string& settings) const
 {
     dir.write("echod.conf", settings);
+}
+
+void Echod::reload(const std::string& settings) const
+{
+    rewrite(settings);
+    daemon.signal(SIGHUP);
 }
 
 }  // namespace echod::test

@@ -99,6 +99,9 @@ std::string client_path();
 // Loopback connections; source binds the local address (127.0.0.2 ...).
 UniqueFd connect_tcp(const std::string& address, std::uint16_t port,
                      const std::string& source = "");
+// A listening socket on 127.0.0.1 (port 0: any free one), and the port a socket is bound to.
+UniqueFd listen_loopback(std::uint16_t port = 0);
+std::uint16_t local_port(int fd);
 // True if a connection to address:port is refused (nothing listens there).
 bool connection_refused(const std::string& address, std::uint16_t port);
 // A port that was free a moment ago (bound to port 0 and released).
@@ -106,6 +109,8 @@ std::uint16_t free_port();
 void send_all(int fd, const std::string& data, std::chrono::milliseconds timeout = 10s);
 // Reads exactly n bytes; fails the test on EOF or timeout.
 std::string recv_exact(int fd, std::size_t n, std::chrono::milliseconds timeout = 10s);
+// Sends `message` and checks that exactly it comes back.
+void expect_echo(int fd, const std::string& message, std::chrono::milliseconds timeout = 10s);
 // Waits until the peer closes: true on EOF (or reset), false if data or the deadline came first.
 bool wait_closed(int fd, std::chrono::milliseconds timeout = 10s);
 // True if nothing arrives within `quiet` (used only to show that a client is waiting).
@@ -135,8 +140,9 @@ public:
                    const std::vector<std::string>& wrapper = {},
                    const std::map<std::string, std::string>& env = {});
 
-    // Replaces the config file (the test then sends SIGHUP).
+    // Replaces the config file; reload() also sends SIGHUP.
     void rewrite(const std::string& settings) const;
+    void reload(const std::string& settings) const;
 
     TempDir dir;
     std::string config;

@@ -13,15 +13,6 @@ using namespace echod;
 using namespace echod::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-void expect_echo(int fd, const std::string& message, std::chrono::milliseconds timeout = 10s)
-{
-    send_all(fd, message);
-    BOOST_TEST(recv_exact(fd, message.size(), timeout) == message);
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_and_are_served_in_turn)
 {

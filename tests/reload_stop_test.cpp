@@ -18,11 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void expect_echo(int fd, const std::string& message)
-{
-    send_all(fd, message);
-    BOOST_TEST(recv_exact(fd, message.size()) == message);
-}
 
 std::string ready_pattern(std::uint16_t port, int backlog)
 {
@@ -41,8 +36,7 @@ BOOST_AUTO_TEST_CASE(reload_moves_port_and_backlog_while_live_connections_go_on)
     expect_echo(before.get(), "opened before the reload");
 
     const std::uint16_t new_port = free_port();
-    echod.rewrite("address = 127.0.0.1\nport = " + std::to_string(new_port) + "\nbacklog = 32\n");
-    echod.daemon.signal(SIGHUP);
+    echod.reload("address = 127.0.0.1\nport = " + std::to_string(new_port) + "\nbacklog = 32\n");
     echod.daemon.wait_for(ready_pattern(new_port, 32));
 
     BOOST_TEST(connection_refused("127.0.0.1", echod.port));
@@ -56,8 +50,7 @@ BOOST_AUTO_TEST_CASE(a_backlog_change_keeps_the_same_socket)
 {
     Echod echod("backlog = 8\n");
     UniqueFd queued = connect_tcp("127.0.0.1", echod.port);
-    echod.rewrite("address = 127.0.0.1\nport = 0\nbacklog = 40\n");
-    echod.daemon.signal(SIGHUP);
+    echod.reload("address = 127.0.0.1\nport = 0\nbacklog = 40\n");
     echod.daemon.wait_for(ready_pattern(echod.port, 40));
     BOOST_TEST(ss_backlog(echod.port) == 40);
     expect_echo(queued.get(), "same listener");
@@ -66,8 +59,7 @@ BOOST_AUTO_TEST_CASE(a_backlog_change_keeps_the_same_socket)
 BOOST_AUTO_TEST_CASE(a_bad_edit_is_rejected_and_the_old_port_keeps_serving)
 {
     Echod echod("");
-    echod.rewrite("address = 127.0.0.1\nport = 99999\n");
-    echod.daemon.signal(SIGHUP);
+    echod.reload("address = 127.0.0.1\nport = 99999\n");
     echod.daemon.wait_for("error: reload failed: " + echod.config +
                           ": key 'port' has value '99999': expected an integer from 0 to 65535; "
                           "keeping the running configuration");
@@ -75,16 +67,9 @@ BOOST_AUTO_TEST_CASE(a_bad_edit_is_rejected_and_the_old_port_keeps_serving)
     expect_echo(fd.get(), "unchanged");
 
     // A port that cannot be bound is rejected the same way, with the old listener kept.
-    const std::uint16_t taken = free_port();
-    UniqueFd squatter(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in in{};
-    in.sin_family = AF_INET;
-    in.sin_port = htons(taken);
-    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_TEST_REQUIRE(::bind(squatter.get(), reinterpret_cast<sockaddr*>(&in), sizeof in) == 0);
-    BOOST_TEST_REQUIRE(::listen(squatter.get(), 1) == 0);
-    echod.rewrite("address = 127.0.0.1\nport = " + std::to_string(taken) + "\n");
-    echod.daemon.signal(SIGHUP);
+    const UniqueFd squatter = listen_loopback();
+    const std::uint16_t taken = local_port(squatter.get());
+    echod.reload("address = 127.0.0.1\nport = " + std::to_string(taken) + "\n");
     echod.daemon.wait_for("error: reload failed: bind 127.0.0.1:" + std::to_string(taken) +
                           ": Address already in use; keeping the running configuration");
     UniqueFd again = connect_tcp("127.0.0.1", echod.port);
@@ -179,8 +164,7 @@ BOOST_AUTO_TEST_CASE(a_reload_that_repeats_an_address_keeps_its_listener)
 {
     // Regression: the kept listener was taken twice and closed by the failed second listen().
     Echod echod("");
-    echod.rewrite("address = 127.0.0.1\naddress = 127.0.0.1\nport = 0\nbacklog = 20\n");
-    echod.daemon.signal(SIGHUP);
+    echod.reload("address = 127.0.0.1\naddress = 127.0.0.1\nport = 0\nbacklog = 20\n");
     echod.daemon.wait_for(ready_pattern(echod.port, 20));
     UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
     expect_echo(fd.get(), "listener kept");
@@ -190,8 +174,7 @@ BOOST_AUTO_TEST_CASE(a_respelled_address_is_the_same_listener)
 {
     Echod echod("address = ::1\nport = 0\n");
     UniqueFd before = connect_tcp("::1", echod.port);
-    echod.rewrite("address = [::1]\nport = 0\nbacklog = 64\n");
-    echod.daemon.signal(SIGHUP);
+    echod.reload("address = [::1]\nport = 0\nbacklog = 64\n");
     const std::string p = std::to_string(echod.port);
     echod.daemon.wait_for("notice: reloaded listening=\\[::1\\]:" + p + " port=" + p + " backlog=64 ");
     expect_echo(before.get(), "same socket");
