@@ -14,11 +14,14 @@ namespace {
 // After shutdown_timeout children get SIGINT (close now); what is left after this, SIGKILL.
 constexpr std::chrono::seconds kill_grace{2};
 
+// The signals the master reads from its signalfd.
+constexpr int master_signal_numbers[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+
 sigset_t master_signals()
 {
     sigset_t set;
     sigemptyset(&set);
-    for (int signal : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+    for (int signal : master_signal_numbers) {
         sigaddset(&set, signal);
     }
     return set;
@@ -38,7 +41,7 @@ void Master::block_signals()
     check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
     // Dispositions survive exec: a launcher that ignored SIGCHLD would make the kernel reap
     // the children itself, and nothing could be accounted for. Reset what was inherited.
-    for (int signal : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+    for (int signal : master_signal_numbers) {
         ::signal(signal, SIG_DFL);
     }
     ::signal(SIGPIPE, SIG_IGN);
@@ -90,7 +93,7 @@ void Master::poll_once()
         drain_reports();
     }
     // Accept before handling signals: a reload may replace the listeners.
-    for (std::size_t i = 2; i < fds.size() && !paused_until_; ++i) {
+    for (std::size_t i = 2; i < fds.size(); ++i) {
         if (fds[i].revents != 0) {
             accept_from(listeners_[i - 2]);
         }

@@ -16,8 +16,8 @@ PidFile::PidFile(std::string path) : path_(std::move(path))
     if (path_.empty()) {
         return;
     }
-    UniqueFd fd(check_sys(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644),
-                          "open pid_file " + path_));
+    const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+    UniqueFd fd(check_sys(::open(path_.c_str(), flags, 0644), "open pid_file " + path_));
     const std::string text = std::to_string(::getpid()) + "\n";
     if (!write_full(fd.get(), text.data(), text.size())) {
         throw_sys_error("write pid_file " + path_);
