@@ -2,10 +2,10 @@
 #define BOOST_TEST_MODULE daemon
 #include "harness.hpp"
 
-#include <signal.h>
-#include <unistd.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -298,21 +298,16 @@ BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)
     BOOST_TEST(recv_exact(fd.get(), 1) == "y");
     const std::vector<pid_t> children = child_pids(echod.daemon.pid());
     BOOST_TEST_REQUIRE(children.size() == 1u);
+    // Beyond 0-2: a socket, a pipe and a signalfd, and they are its own: the pipe is the
+    // write end, the signalfd reads SIGINT and SIGTERM only (not the master's signalfd,
+    // not the report pipe's read end).
     std::multiset<std::string> kinds;
     for (const auto& entry : std::filesystem::directory_iterator(
              "/proc/" + std::to_string(children[0]) + "/fd")) {
-        const int number = std::stoi(entry.path().filename());
-        if (number > 2) {
-            const std::string target = std::filesystem::read_symlink(entry.path());
+        const std::string target = std::filesystem::read_symlink(entry.path());
+        if (std::stoi(entry.path().filename()) > 2) {
             kinds.insert(target.substr(0, target.find(':')));
         }
-    }
-    BOOST_TEST((kinds == std::multiset<std::string>{"anon_inode", "pipe", "socket"}));
-    // And they are its own: the pipe is the write end, the signalfd reads SIGINT and
-    // SIGTERM only (not the master's signalfd, not the report pipe's read end).
-    for (const auto& entry : std::filesystem::directory_iterator(
-             "/proc/" + std::to_string(children[0]) + "/fd")) {
-        const std::string target = std::filesystem::read_symlink(entry.path());
         std::ifstream info("/proc/" + std::to_string(children[0]) + "/fdinfo/" +
                            entry.path().filename().string());
         const std::string text((std::istreambuf_iterator<char>(info)), {});
@@ -323,6 +318,7 @@ BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)
             BOOST_TEST(text.find("sigmask:\t0000000000004002") != std::string::npos, text);
         }
     }
+    BOOST_TEST((kinds == std::multiset<std::string>{"anon_inode", "pipe", "socket"}));
 }
 
 BOOST_AUTO_TEST_CASE(signal_dispositions_inherited_from_the_launcher_do_not_matter)
@@ -356,10 +352,8 @@ BOOST_AUTO_TEST_CASE(started_with_standard_descriptors_closed_connections_still_
     Echod echod("", {}, {"sh", "-c", "exec \"$@\" <&- >&-", "sh"});
     // Moving the port frees the old listener's descriptor number.
     echod.reload("address = 127.0.0.1\nport = " + std::to_string(free_port()) + "\n");
-    const std::string reloaded = echod.daemon.wait_for("reloaded ");
-    std::smatch port;
-    BOOST_TEST_REQUIRE(std::regex_search(reloaded, port, std::regex(" port=(\\d+)")));
-    BOOST_TEST(round_trip(static_cast<std::uint16_t>(std::stoi(port[1])), "fd") == "fd");
+    const std::uint16_t port = port_in(echod.daemon.wait_for("reloaded "));
+    BOOST_TEST(round_trip(port, "fd") == "fd");
     echod.daemon.wait_for("bytes_in=2 bytes_out=2 .*reason=eof$");
     BOOST_TEST(echod.daemon.count("reason=failed") == 0u);
 }

@@ -228,9 +228,13 @@ void Daemon::read_log(int fd)
 
 std::uint16_t Daemon::wait_ready(std::chrono::milliseconds timeout)
 {
-    const std::string line = wait_for(R"(notice: ready listening=\S+ port=\d+)", timeout);
+    return port_in(wait_for(R"(notice: ready listening=\S+ port=\d+)", timeout));
+}
+
+std::uint16_t port_in(const std::string& line)
+{
     std::smatch match;
-    std::regex_search(line, match, std::regex(R"( port=(\d+))"));
+    BOOST_TEST_REQUIRE(std::regex_search(line, match, std::regex(R"( port=(\d+))")), line);
     return static_cast<std::uint16_t>(std::stoi(match[1]));
 }
 

@@ -93,6 +93,9 @@ struct RunningAsRoot {
     boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
 };
 
+// The value of the " port=N" field of a ready or reloaded log line.
+std::uint16_t port_in(const std::string& line);
+
 std::string echod_path();
 std::string client_path();
 

@@ -13,7 +13,6 @@ using namespace echod;
 using namespace echod::test;
 using namespace std::chrono_literals;
 
-
 BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_and_are_served_in_turn)
 {
     Echod echod("max_children = 2\nmax_per_source = 0\n");
