@@ -60,7 +60,8 @@ po::options_description command_options()
         ("version,V", "print the version and exit")
         ("config,c", po::value<std::string>()->default_value(ECHOD_DEFAULT_CONFIG),
          "config file")
-        ("check-config,t", "validate the configuration, print the effective settings, exit");
+        ("check-config,t", "validate the configuration, print the effective settings, exit")
+        ("quiet,q", "with --check-config: print nothing, only the exit status tells");
     return commands;
 }
 
@@ -297,6 +298,7 @@ CommandLine parse_command_line(int argc, const char* const argv[])
     } else if (vm.count("check-config")) {
         command_line.action = CommandLine::Action::check_config;
     }
+    command_line.quiet = vm.count("quiet") > 0;
     command_line.config_path = vm["config"].as<std::string>();
     command_line.overrides = to_values(vm);
     command_line.overrides.erase("config");

@@ -47,6 +47,7 @@ public:
 struct CommandLine {
     enum class Action { run, check_config, help, version };
     Action action = Action::run;
+    bool quiet = false;  // --check-config: nothing on stdout or stderr, only the exit status
     std::string config_path;
     std::map<std::string, std::vector<std::string>> overrides;
 };

@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "master.hpp"
 #include "process.hpp"
+#include "service_manager.hpp"
 
 #include <fcntl.h>
 
@@ -47,6 +48,14 @@ int run(const echod::CommandLine& command_line)
         std::cout << "echod " ECHOD_VERSION "\n";
         return exit_ok;
     }
+    if (command_line.action == Action::check_config && command_line.quiet) {
+        try {
+            echod::load_config(command_line);
+            return exit_ok;
+        } catch (const echod::ConfigError&) {
+            return exit_config;
+        }
+    }
     echod::Master::block_signals();
     echod::log_init();
     echod::Config config = echod::load_config(command_line);
@@ -55,11 +64,20 @@ int run(const echod::CommandLine& command_line)
         return exit_ok;
     }
     echod::log_set_level(config.log_level);
-    std::vector<echod::Listener> none;
-    std::vector<echod::Listener> listeners = echod::open_listeners(config, none);
+    // Sockets passed by systemd replace address, port and backlog from the config.
+    std::vector<echod::Listener> listeners = echod::adopt_listeners();
+    const bool socket_activated = !listeners.empty();
+    if (socket_activated) {
+        echod::log_notice("socket activation: listening=" + echod::format_listeners(listeners) +
+                          " from the socket unit; its port and backlog are used, and address,"
+                          " port and backlog in " + config.path + " are not");
+    } else {
+        listeners = echod::open_listeners(config, listeners);
+    }
     echod::PidFile pid_file(config.pid_file);
     echod::drop_privileges(config);
-    echod::Master master(command_line, std::move(config), std::move(listeners));
+    echod::Master master(command_line, std::move(config), std::move(listeners),
+                         socket_activated);
     try {
         return master.run();
     } catch (const std::exception& e) {  // after start-up: a bug, not a start failure

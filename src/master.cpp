@@ -48,10 +48,12 @@ void Master::block_signals()
     ::signal(SIGUSR2, SIG_IGN);  // reserved; a group-wide SIGUSR2 must not kill the master
 }
 
-Master::Master(CommandLine command_line, Config config, std::vector<Listener> listeners)
+Master::Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
+               bool socket_activated)
     : command_line_(std::move(command_line)),
       config_(std::move(config)),
-      listeners_(std::move(listeners))
+      listeners_(std::move(listeners)),
+      socket_activated_(socket_activated)
 {
     const sigset_t set = master_signals();
     signal_fd_.reset(check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd"));
@@ -66,6 +68,7 @@ Master::Master(CommandLine command_line, Config config, std::vector<Listener> li
 int Master::run()
 {
     log_ready("ready");
+    service_.ready(status_text());
     while (phase_ == Phase::running || !children_.empty()) {
         poll_once();
         tick(Clock::now());
@@ -83,11 +86,15 @@ void Master::poll_once()
             fds.push_back({listener.fd.get(), POLLIN, 0});
         }
     }
-    if (::poll(fds.data(), fds.size(), poll_timeout(now)) < 0) {
+    const int ready = ::poll(fds.data(), fds.size(), poll_timeout(now));
+    if (ready < 0) {
         if (errno == EINTR) {
             return;
         }
         throw_sys_error("poll");
+    }
+    if (ready > 0) {
+        service_.changed();  // a connection, a report or a signal: the counters may move
     }
     if (fds[1].revents != 0) {
         drain_reports();
@@ -138,12 +145,16 @@ int Master::poll_timeout(Clock::time_point now) const
         !source_limits_.empty()) {
         consider(now + LimitEpisode::quiet);
     }
+    if (auto due = service_.next_due()) {
+        consider(*due);
+    }
     return next ? milliseconds_until(now, *next) : -1;
 }
 
 void Master::tick(Clock::time_point now)
 {
     settle_limits(now);
+    service_.tick(now, [this] { return status_text(); });
     if (phase_ == Phase::draining && now >= deadline_) {
         log_notice("shutdown_timeout reached: closing active=" +
                    std::to_string(children_.size()));
@@ -183,6 +194,7 @@ void Master::reload()
         log_notice("reload ignored: stopping");
         return;
     }
+    service_.reloading();
     try {
         Config next = load_config(command_line_);
         if (next.user != config_.user || next.group != config_.group ||
@@ -192,16 +204,31 @@ void Master::reload()
             next.group = config_.group;
             next.pid_file = config_.pid_file;
         }
-        // New listeners are open before the old ones close; kept ones are never closed.
-        listeners_ = open_listeners(next, listeners_);
+        if (socket_activated_) {
+            if (next.addresses != config_.addresses || next.port != config_.port ||
+                next.backlog != config_.backlog) {
+                log_notice("reload: address, port and backlog come from the socket unit; the "
+                           "values in " + next.path + " are not used");
+            }
+            next.addresses = config_.addresses;
+            next.port = config_.port;
+            next.backlog = config_.backlog;
+        } else {
+            // New listeners are open before the old ones close; kept ones are never closed.
+            listeners_ = open_listeners(next, listeners_);
+        }
         config_ = std::move(next);
+        reload_failed_ = false;
     } catch (const std::exception& e) {
         log_error(std::string("reload failed: ") + e.what() +
                   "; keeping the running configuration");
+        reload_failed_ = true;
+        service_.ready(status_text());
         return;
     }
     log_set_level(config_.log_level);
     log_ready("reloaded");
+    service_.ready(status_text());
 }
 
 void Master::begin_stop(bool graceful)
@@ -209,6 +236,9 @@ void Master::begin_stop(bool graceful)
     const Clock::time_point now = Clock::now();
     if (phase_ == Phase::terminating || (graceful && phase_ == Phase::draining)) {
         return;
+    }
+    if (phase_ == Phase::running) {
+        service_.stopping("stopping: " + counters());
     }
     listeners_.clear();
     paused_until_.reset();
@@ -236,8 +266,10 @@ void Master::signal_children(int signal)
 void Master::log_ready(const char* what) const
 {
     const std::uint16_t port = listeners_.empty() ? 0 : listeners_.front().bound.port();
+    const std::string backlog =
+        socket_activated_ ? std::string("socket-unit") : std::to_string(config_.backlog);
     log_notice(std::string(what) + " listening=" + format_listeners(listeners_) +
-               " port=" + std::to_string(port) + " backlog=" + std::to_string(config_.backlog) +
+               " port=" + std::to_string(port) + " backlog=" + backlog +
                " max_children=" + std::to_string(config_.max_children) +
                " max_per_source=" + std::to_string(config_.max_per_source) +
                " pid=" + std::to_string(::getpid()));
@@ -245,7 +277,21 @@ void Master::log_ready(const char* what) const
 
 void Master::log_status() const
 {
-    std::string line = "status active=" + std::to_string(children_.size()) +
+    log_notice("status " + counters() + " listening=" + format_listeners(listeners_));
+}
+
+std::string Master::status_text() const
+{
+    if (phase_ != Phase::running) {
+        return "stopping: " + counters();
+    }
+    return (reload_failed_ ? "last reload failed, running the previous settings: " : "") +
+           counters();
+}
+
+std::string Master::counters() const
+{
+    std::string line = "active=" + std::to_string(children_.size()) +
                        " served=" + std::to_string(stats_.served) +
                        " refused=" + std::to_string(stats_.refused) +
                        " fork_failed=" + std::to_string(stats_.fork_failed);
@@ -254,8 +300,7 @@ void Master::log_status() const
         line += std::string(" ") + close_reason_name(reason) + "=" +
                 std::to_string(stats_.by_reason[static_cast<std::size_t>(reason)]);
     }
-    line += " killed=" + std::to_string(stats_.by_reason[7]);
-    log_notice(line + " listening=" + format_listeners(listeners_));
+    return line + " killed=" + std::to_string(stats_.by_reason[7]);
 }
 
 }  // namespace echod

@@ -5,6 +5,7 @@
 #include "child_table.hpp"
 #include "config.hpp"
 #include "listener.hpp"
+#include "service_manager.hpp"
 #include "unique_fd.hpp"
 
 #include <sys/signalfd.h>
@@ -22,7 +23,10 @@ public:
     // first thing in main, so a signal that comes during start-up waits for the loop.
     static void block_signals();
 
-    Master(CommandLine command_line, Config config, std::vector<Listener> listeners);
+    // `socket_activated`: the listeners came from systemd, and a reload keeps them whatever
+    // the file says about address, port and backlog.
+    Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
+           bool socket_activated);
     // Runs until stopped by SIGTERM or SIGINT and every child is gone. Returns the exit status.
     int run();
 
@@ -50,6 +54,8 @@ private:
     void signal_children(int signal);
     void log_ready(const char* what) const;
     void log_status() const;
+    std::string counters() const;     // "active=... killed=N", for the status line and STATUS=
+    std::string status_text() const;  // STATUS= for systemd
 
     // master_children.cpp: accept, limits, fork, reports, reaping.
     void accept_from(const Listener& listener);
@@ -65,6 +71,9 @@ private:
     CommandLine command_line_;
     Config config_;
     std::vector<Listener> listeners_;
+    bool socket_activated_;
+    ServiceManager service_;
+    bool reload_failed_ = false;  // the last reload kept the old settings; STATUS says so
     UniqueFd signal_fd_;
     UniqueFd report_read_;
     UniqueFd report_write_;

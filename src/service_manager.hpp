@@ -1,0 +1,60 @@
+// The master's line to systemd, and the only user of libsystemd: readiness, reload and stop
+// notifications, STATUS= counters, watchdog keep-alives, and the sockets of socket
+// activation. Outside systemd (no NOTIFY_SOCKET, no LISTEN_FDS) every call does nothing.
+// Children never call any of it.
+#pragma once
+
+#include "child_table.hpp"
+#include "listener.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace echod {
+
+class ServiceManager {
+public:
+    // Reads NOTIFY_SOCKET and WATCHDOG_USEC once.
+    ServiceManager();
+
+    void ready(const std::string& status);
+    // RELOADING=1 with MONOTONIC_USEC; ready() ends the reload, whatever its outcome.
+    void reloading();
+    void stopping(const std::string& status);
+
+    // The counters moved: STATUS= is sent by tick(), at most once a second.
+    void changed() { status_pending_ = notify_; }
+    // When tick() has something to send next (a watchdog ping or a pending status), if ever.
+    std::optional<Clock::time_point> next_due() const;
+    template <typename StatusText>
+    void tick(Clock::time_point now, StatusText status_text)
+    {
+        if (watchdog_ && now >= next_ping_) {
+            ping(now);
+        }
+        if (status_pending_ && now >= next_status_) {
+            send_status(status_text(), now);
+        }
+    }
+
+private:
+    void ping(Clock::time_point now);
+    void send_status(const std::string& status, Clock::time_point now);
+    void send(const std::string& message);
+
+    bool notify_ = false;
+    std::optional<std::chrono::microseconds> watchdog_;  // the ping interval
+    Clock::time_point next_ping_{};
+    bool status_pending_ = false;
+    Clock::time_point next_status_{};
+};
+
+// The sockets systemd passed (LISTEN_FDS), in order, each checked to be a listening TCP
+// socket (IPv4 or IPv6) and made non-blocking. Empty when none were passed. The LISTEN_*
+// variables are removed from the environment. Throws std::system_error naming the first
+// descriptor that is not a listening TCP socket.
+std::vector<Listener> adopt_listeners();
+
+}  // namespace echod

@@ -1,0 +1,342 @@
+// The systemd protocols on the real echod, outside systemd: the notify messages arrive on a
+// real datagram socket named by NOTIFY_SOCKET (with the sender's credentials, so we see who
+// sent them), and socket activation goes through systemd's own systemd-socket-activate.
+// The same binary under a real systemd is tests/systemd/container-test.sh.
+#define BOOST_TEST_MODULE systemd
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstring>
+
+using namespace echod;
+using namespace echod::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Notification {
+    pid_t sender = -1;
+    std::string text;
+    Clock::time_point at;
+    bool has(const std::string& field) const
+    {
+        return ("\n" + text + "\n").find("\n" + field + "\n") != std::string::npos;
+    }
+    std::string value(const std::string& key) const
+    {
+        const std::string all = "\n" + text + "\n";
+        const std::size_t at_key = all.find("\n" + key + "=");
+        if (at_key == std::string::npos) {
+            return {};
+        }
+        const std::size_t begin = at_key + key.size() + 2;
+        return all.substr(begin, all.find('\n', begin) - begin);
+    }
+};
+
+// What systemd listens on: a datagram socket that passes the sender's credentials.
+class NotifySocket {
+public:
+    NotifySocket() : path_(dir_.path() + "/notify")
+    {
+        fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        BOOST_TEST_REQUIRE(fd_.get() >= 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, path_.c_str(), sizeof address.sun_path - 1);
+        BOOST_TEST_REQUIRE(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&address),
+                                  sizeof address) == 0);
+        const int on = 1;
+        BOOST_TEST_REQUIRE(::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0);
+    }
+
+    const std::string& path() const { return path_; }
+
+    // The next message, or nothing at the deadline.
+    std::optional<Notification> next(std::chrono::milliseconds timeout)
+    {
+        pollfd p{fd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
+            return std::nullopt;
+        }
+        char data[4096];
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+        iovec io{data, sizeof data};
+        msghdr message{};
+        message.msg_iov = &io;
+        message.msg_iovlen = 1;
+        message.msg_control = control;
+        message.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(fd_.get(), &message, 0);
+        BOOST_TEST_REQUIRE(n >= 0);
+        Notification notification;
+        notification.text.assign(data, static_cast<std::size_t>(n));
+        notification.at = Clock::now();
+        for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                ucred credentials{};
+                std::memcpy(&credentials, CMSG_DATA(c), sizeof credentials);
+                notification.sender = credentials.pid;
+            }
+        }
+        received_.push_back(notification);
+        return notification;
+    }
+
+    // Reads until a message has `field` (e.g. "READY=1"); fails the test at the deadline.
+    Notification wait_for(const std::string& field, std::chrono::milliseconds timeout = 10s)
+    {
+        const auto deadline = Clock::now() + timeout;
+        while (Clock::now() < deadline) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - Clock::now());
+            if (auto n = next(std::max(left, 1ms)); n && n->has(field)) {
+                return *n;
+            }
+        }
+        BOOST_FAIL("no notification with " << field << " within " << timeout.count() << " ms");
+        return {};
+    }
+
+    // Everything that arrives within `period`.
+    std::vector<Notification> collect(std::chrono::milliseconds period)
+    {
+        std::vector<Notification> got;
+        const auto deadline = Clock::now() + period;
+        for (auto now = Clock::now(); now < deadline; now = Clock::now()) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+            if (auto n = next(std::max(left, 1ms))) {
+                got.push_back(*n);
+            }
+        }
+        return got;
+    }
+
+    const std::vector<Notification>& received() const { return received_; }
+
+private:
+    TempDir dir_;
+    std::string path_;
+    UniqueFd fd_;
+    std::vector<Notification> received_;
+};
+
+std::uint64_t monotonic_usec_now()
+{
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1000000u +
+           static_cast<std::uint64_t>(now.tv_nsec) / 1000u;
+}
+
+void all_from(const std::vector<Notification>& received, pid_t master)
+{
+    for (const Notification& n : received) {
+        BOOST_TEST(n.sender == master, "notification '" << n.text << "' came from pid "
+                                                         << n.sender << ", not the master");
+    }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ready_status_watchdog_and_stopping_come_from_the_master_only)
+{
+    NotifySocket notify;
+    Echod echod("", {}, {}, {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "300000"}});
+
+    const Notification ready = notify.wait_for("READY=1");
+    BOOST_TEST(ready.value("STATUS").rfind("active=0 served=0 refused=0 ", 0) == 0,
+               ready.value("STATUS"));
+    UniqueFd first = connect_tcp("127.0.0.1", echod.port);  // listening once READY=1 is sent
+    expect_echo(first.get(), "ready means listening");
+    first.reset();
+
+    // WATCHDOG_USEC=300 ms: a ping every 150 ms.
+    std::size_t pings = 0;
+    for (const Notification& n : notify.collect(1200ms)) {
+        pings += n.has("WATCHDOG=1") ? 1 : 0;
+    }
+    BOOST_TEST(pings >= 5u);
+    BOOST_TEST(pings <= 10u);
+
+    // A burst of connections: STATUS= follows, but at most about once a second.
+    for (int i = 0; i < 20; ++i) {
+        UniqueFd c = connect_tcp("127.0.0.1", echod.port);
+        expect_echo(c.get(), "burst " + std::to_string(i));
+    }
+    echod.daemon.wait_count("connection closed", 21);
+    std::vector<Notification> statuses;
+    for (const Notification& n : notify.collect(2500ms)) {
+        if (!n.value("STATUS").empty()) {
+            statuses.push_back(n);
+        }
+    }
+    BOOST_TEST_REQUIRE(!statuses.empty());
+    for (std::size_t i = 1; i < statuses.size(); ++i) {
+        const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(
+            statuses[i].at - statuses[i - 1].at);
+        BOOST_TEST(gap.count() >= 900, "STATUS= " << gap.count() << " ms after the last");
+    }
+    BOOST_TEST(statuses.back().value("STATUS").rfind("active=0 served=21 refused=0 ", 0) == 0,
+               statuses.back().value("STATUS"));
+    BOOST_TEST(statuses.back().value("STATUS").find(" eof=21 ") != std::string::npos);
+
+    echod.daemon.signal(SIGTERM);
+    const Notification stopping = notify.wait_for("STOPPING=1");
+    BOOST_TEST(stopping.value("STATUS").rfind("stopping: active=0 ", 0) == 0);
+    BOOST_TEST(echod.daemon.wait_exit() == 0);
+    all_from(notify.received(), echod.daemon.pid());
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_is_bracketed_by_reloading_and_ready_whatever_its_outcome)
+{
+    NotifySocket notify;
+    Echod echod("", {}, {}, {{"NOTIFY_SOCKET", notify.path()}});
+    notify.wait_for("READY=1");
+
+    const std::uint16_t new_port = free_port();
+    const std::uint64_t before = monotonic_usec_now();
+    echod.reload("address = 127.0.0.1\nport = " + std::to_string(new_port) + "\n");
+    const Notification reloading = notify.wait_for("RELOADING=1");
+    const std::uint64_t stamp = std::stoull(reloading.value("MONOTONIC_USEC"));
+    BOOST_TEST(stamp >= before);
+    BOOST_TEST(stamp <= monotonic_usec_now());
+    const std::size_t ready_lines = notify.received().size();
+    const Notification ready = notify.wait_for("READY=1");
+    BOOST_TEST(notify.received().size() == ready_lines + 1);  // nothing in between
+    BOOST_TEST(ready.value("STATUS").rfind("active=0 ", 0) == 0, ready.value("STATUS"));
+    // READY=1 after a reload means the new settings are live.
+    UniqueFd c = connect_tcp("127.0.0.1", new_port);
+    expect_echo(c.get(), "live at READY=1");
+
+    echod.reload("port = 70000\n");
+    notify.wait_for("RELOADING=1");
+    const Notification rejected = notify.wait_for("READY=1");
+    BOOST_TEST(rejected.value("STATUS").rfind("last reload failed, running the previous "
+                                              "settings: active=1 ", 0) == 0,
+               rejected.value("STATUS"));
+    expect_echo(c.get(), "still served");
+
+    echod.reload("address = 127.0.0.1\nport = " + std::to_string(new_port) + "\n");
+    BOOST_TEST(notify.wait_for("READY=1").value("STATUS").rfind("active=1 ", 0) == 0);
+    all_from(notify.received(), echod.daemon.pid());
+}
+
+BOOST_AUTO_TEST_CASE(check_config_quiet_says_nothing_and_answers_with_its_exit_status)
+{
+    TempDir dir;
+    const std::string good = dir.write("good.conf", "port = 7007\n");
+    const std::string bad = dir.write("bad.conf", "port = 70000\n");
+    const CommandResult ok = run_command({echod_path(), "--config", good, "--check-config", "-q"});
+    BOOST_TEST(ok.status == 0);
+    BOOST_TEST(ok.out.empty());
+    BOOST_TEST(ok.err.empty());
+    const CommandResult wrong =
+        run_command({echod_path(), "--config", bad, "--check-config", "--quiet"});
+    BOOST_TEST(wrong.status == 78);
+    BOOST_TEST(wrong.out.empty());
+    BOOST_TEST(wrong.err.empty());
+    // Without --quiet the same file is explained.
+    const CommandResult loud = run_command({echod_path(), "--config", bad, "--check-config"});
+    BOOST_TEST(loud.status == 78);
+    BOOST_TEST(loud.err.find("key 'port' has value '70000'") != std::string::npos, loud.err);
+}
+
+namespace {
+
+// echod behind systemd's own socket activator, which listens on `listen` and, at the first
+// connection, execs echod with the socket as descriptor 3 (LISTEN_FDS=1, LISTEN_PID set).
+std::vector<std::string> socket_activate(const std::vector<std::string>& listen_options)
+{
+    std::vector<std::string> wrapper{"systemd-socket-activate"};
+    wrapper.insert(wrapper.end(), listen_options.begin(), listen_options.end());
+    return wrapper;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(socket_activation_adopts_the_passed_listener_and_ignores_the_files_port)
+{
+    TempDir dir;
+    const std::uint16_t port = free_port();
+    const std::uint16_t config_port = free_port();
+    const std::string config = dir.write(
+        "echod.conf", "address = 127.0.0.1\nport = " + std::to_string(config_port) +
+                          "\nbacklog = 5\n");
+    Daemon daemon({"--config", config},
+                  socket_activate({"--listen=127.0.0.1:" + std::to_string(port)}));
+    daemon.wait_for("Listening on 127.0.0.1:" + std::to_string(port));
+    // The activator execs echod when the first client comes; that client is served.
+    UniqueFd first = connect_tcp("127.0.0.1", port);
+    BOOST_TEST(daemon.wait_ready() == port);
+    daemon.wait_for("notice: socket activation: listening=127.0.0.1:" + std::to_string(port) +
+                    " from the socket unit");
+    BOOST_TEST(daemon.count("notice: ready listening=127.0.0.1:" + std::to_string(port) +
+                            " port=" + std::to_string(port) + " backlog=socket-unit ") == 1u);
+    expect_echo(first.get(), "the first client, queued before echod started");
+    BOOST_TEST(connection_refused("127.0.0.1", config_port));
+
+    // A reload applies the other keys and keeps the adopted socket.
+    dir.write("echod.conf", "address = 127.0.0.1\nport = " + std::to_string(config_port) +
+                                "\nbacklog = 9\nmax_per_source = 1\n");
+    daemon.signal(SIGHUP);
+    daemon.wait_for("notice: reload: address, port and backlog come from the socket unit");
+    daemon.wait_for("notice: reloaded listening=127.0.0.1:" + std::to_string(port) +
+                    " port=" + std::to_string(port) + " backlog=socket-unit max_children=256 "
+                    "max_per_source=1 ");
+    BOOST_TEST(connection_refused("127.0.0.1", config_port));
+    UniqueFd second = connect_tcp("127.0.0.1", port);
+    BOOST_TEST(wait_closed(second.get()));  // refused: the first client holds the one slot
+    expect_echo(first.get(), "still served after the reload");
+
+    first.reset();
+    daemon.signal(SIGTERM);
+    BOOST_TEST(daemon.wait_exit() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(socket_activation_refuses_a_socket_that_is_not_a_tcp_listener)
+{
+    TempDir dir;
+    const std::string config = dir.write("echod.conf", "port = 7\n");
+
+    // A UDP socket: the activator starts echod at the first datagram.
+    const std::uint16_t port = free_port();
+    Daemon udp({"--config", config},
+               socket_activate({"--datagram", "--listen=127.0.0.1:" + std::to_string(port)}));
+    udp.wait_for("Listening on 127.0.0.1:" + std::to_string(port));
+    UniqueFd sender(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_TEST_REQUIRE(::sendto(sender.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&to),
+                                sizeof to) == 1);
+    BOOST_TEST(udp.wait_exit() == 71);
+    BOOST_TEST(udp.count("error: cannot start: socket activation: descriptor 3 is not a "
+                         "listening TCP socket \\(not an IPv4 or IPv6 stream socket\\)") == 1u,
+               udp.log());
+
+    // A Unix stream socket: the activator starts echod at the first connection.
+    const std::string path = dir.path() + "/sock";
+    Daemon unix_stream({"--config", config}, socket_activate({"--listen=" + path}));
+    unix_stream.wait_for("Listening on " + path);
+    UniqueFd client(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    BOOST_TEST_REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&address),
+                                 sizeof address) == 0);
+    BOOST_TEST(unix_stream.wait_exit() == 71);
+    BOOST_TEST(unix_stream.count("descriptor 3 is not a listening TCP socket") == 1u,
+               unix_stream.log());
+}
