@@ -61,7 +61,9 @@ po::options_description command_options()
         ("config,c", po::value<std::string>()->default_value(ECHOD_DEFAULT_CONFIG),
          "config file")
         ("check-config,t", "validate the configuration, print the effective settings, exit")
-        ("quiet,q", "with --check-config: print nothing, only the exit status tells");
+        ("quiet,q", "with --check-config: print nothing, only the exit status tells")
+        ("reload", po::value<std::string>()->value_name("PID"),
+         "ask the echod master PID to reload its configuration and wait for the outcome");
     return commands;
 }
 
@@ -297,11 +299,25 @@ CommandLine parse_command_line(int argc, const char* const argv[])
         command_line.action = CommandLine::Action::version;
     } else if (vm.count("check-config")) {
         command_line.action = CommandLine::Action::check_config;
+    } else if (vm.count("reload")) {
+        command_line.action = CommandLine::Action::reload;
+        const std::string pid = vm["reload"].as<std::string>();
+        try {
+            std::size_t used = 0;
+            const long value = std::stol(pid, &used);
+            if (used != pid.size() || value <= 1 || value > INT32_MAX) {
+                throw std::out_of_range(pid);
+            }
+            command_line.reload_pid = static_cast<pid_t>(value);
+        } catch (const std::logic_error&) {
+            throw UsageError("--reload needs the pid of an echod master, not '" + pid + "'");
+        }
     }
     command_line.quiet = vm.count("quiet") > 0;
     command_line.config_path = vm["config"].as<std::string>();
     command_line.overrides = to_values(vm);
     command_line.overrides.erase("config");
+    command_line.overrides.erase("reload");
     return command_line;
 }
 

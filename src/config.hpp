@@ -1,6 +1,8 @@
 // The daemon's settings as a plain struct, and the only door to Boost.Program_options.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -45,8 +47,9 @@ public:
 // What the command line asked for. Its key overrides are kept so that a reload reads the
 // file again and still lets the command line win.
 struct CommandLine {
-    enum class Action { run, check_config, help, version };
+    enum class Action { run, check_config, reload, help, version };
     Action action = Action::run;
+    pid_t reload_pid = 0;  // --reload PID
     bool quiet = false;  // --check-config: nothing on stdout or stderr, only the exit status
     std::string config_path;
     std::map<std::string, std::vector<std::string>> overrides;

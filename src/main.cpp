@@ -5,6 +5,7 @@
 #include "log.hpp"
 #include "master.hpp"
 #include "process.hpp"
+#include "reload_request.hpp"
 #include "service_manager.hpp"
 
 #include <fcntl.h>
@@ -20,6 +21,8 @@ namespace {
 
 enum ExitCode : int {
     exit_ok = 0,
+    exit_reload_rejected = 1,  // --reload: the master kept its running settings
+    exit_unavailable = 69,     // EX_UNAVAILABLE: --reload got no answer
     exit_usage = 64,     // EX_USAGE
     exit_software = 70,  // EX_SOFTWARE
     exit_oserr = 71,     // EX_OSERR: cannot start, e.g. bind failed
@@ -37,6 +40,30 @@ void ensure_standard_descriptors()
     }
 }
 
+// `echod --reload PID` (the unit's ExecReload): 0 once the new settings are live.
+int reload(pid_t pid)
+{
+    echod::log_init();
+    const std::string master = "pid " + std::to_string(pid);
+    try {
+        switch (echod::request_reload(pid, std::chrono::seconds(30))) {
+        case echod::ReloadOutcome::applied:
+            return exit_ok;
+        case echod::ReloadOutcome::rejected:
+            echod::log_error("reload: " + master +
+                             " rejected the new settings and keeps its running ones; its log"
+                             " says why");
+            return exit_reload_rejected;
+        case echod::ReloadOutcome::no_answer:
+            break;
+        }
+        echod::log_error("reload: " + master + " did not answer within 30s");
+    } catch (const std::system_error& e) {
+        echod::log_error(std::string("reload: ") + e.what());
+    }
+    return exit_unavailable;
+}
+
 int run(const echod::CommandLine& command_line)
 {
     using Action = echod::CommandLine::Action;
@@ -47,6 +74,9 @@ int run(const echod::CommandLine& command_line)
     if (command_line.action == Action::version) {
         std::cout << "echod " ECHOD_VERSION "\n";
         return exit_ok;
+    }
+    if (command_line.action == Action::reload) {
+        return reload(command_line.reload_pid);
     }
     if (command_line.action == Action::check_config && command_line.quiet) {
         try {

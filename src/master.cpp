@@ -1,6 +1,7 @@
 #include "master.hpp"
 
 #include "log.hpp"
+#include "reload_request.hpp"
 #include "sys_error.hpp"
 
 #include <fcntl.h>
@@ -176,7 +177,7 @@ void Master::read_signals()
     while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
         switch (info.ssi_signo) {
         case SIGCHLD: reap = true; break;
-        case SIGHUP: reload(); break;
+        case SIGHUP: answer_reload_request(info, reload()); break;
         case SIGUSR1: log_status(); break;
         case SIGTERM: begin_stop(true); break;
         case SIGINT: begin_stop(false); break;
@@ -188,11 +189,11 @@ void Master::read_signals()
     }
 }
 
-void Master::reload()
+bool Master::reload()
 {
     if (phase_ != Phase::running) {
         log_notice("reload ignored: stopping");
-        return;
+        return false;
     }
     service_.reloading();
     try {
@@ -224,11 +225,12 @@ void Master::reload()
                   "; keeping the running configuration");
         reload_failed_ = true;
         service_.ready(status_text());
-        return;
+        return false;
     }
     log_set_level(config_.log_level);
     log_ready("reloaded");
     service_.ready(status_text());
+    return true;
 }
 
 void Master::begin_stop(bool graceful)

@@ -49,7 +49,7 @@ private:
     int poll_timeout(Clock::time_point now) const;
     void tick(Clock::time_point now);
     void read_signals();
-    void reload();
+    bool reload();  // true if the new settings are live
     void begin_stop(bool graceful);
     void signal_children(int signal);
     void log_ready(const char* what) const;

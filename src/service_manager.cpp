@@ -33,7 +33,11 @@ std::string monotonic_usec()
 
 Listener adopt(int fd)
 {
-    if (::sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0) <= 0) {
+    const int inet = ::sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0);
+    if (inet < 0) {
+        not_a_tcp_listener(fd, std::system_category().message(-inet));
+    }
+    if (inet == 0) {
         not_a_tcp_listener(fd, "not an IPv4 or IPv6 stream socket");
     }
     int protocol = 0;
@@ -74,11 +78,13 @@ void ServiceManager::ready(const std::string& status)
     send("READY=1\nSTATUS=" + status);
     status_pending_ = false;
     next_status_ = Clock::now() + status_interval;
+    last_status_ = status;
 }
 
 void ServiceManager::reloading()
 {
     send("RELOADING=1\nMONOTONIC_USEC=" + monotonic_usec() + "\nSTATUS=reloading");
+    last_status_ = "reloading";
 }
 
 void ServiceManager::stopping(const std::string& status)
@@ -86,6 +92,7 @@ void ServiceManager::stopping(const std::string& status)
     send("STOPPING=1\nSTATUS=" + status);
     status_pending_ = false;
     next_status_ = Clock::now() + status_interval;
+    last_status_ = status;
 }
 
 std::optional<Clock::time_point> ServiceManager::next_due() const
@@ -108,9 +115,13 @@ void ServiceManager::ping(Clock::time_point now)
 
 void ServiceManager::send_status(const std::string& status, Clock::time_point now)
 {
-    send("STATUS=" + status);
     status_pending_ = false;
+    if (status == last_status_) {
+        return;
+    }
+    send("STATUS=" + status);
     next_status_ = now + status_interval;
+    last_status_ = status;
 }
 
 void ServiceManager::send(const std::string& message)

@@ -24,7 +24,8 @@ public:
     void reloading();
     void stopping(const std::string& status);
 
-    // The counters moved: STATUS= is sent by tick(), at most once a second.
+    // The counters may have moved: tick() sends STATUS= if the text changed, at most once
+    // a second.
     void changed() { status_pending_ = notify_; }
     // When tick() has something to send next (a watchdog ping or a pending status), if ever.
     std::optional<Clock::time_point> next_due() const;
@@ -49,6 +50,7 @@ private:
     Clock::time_point next_ping_{};
     bool status_pending_ = false;
     Clock::time_point next_status_{};
+    std::string last_status_;
 };
 
 // The sockets systemd passed (LISTEN_FDS), in order, each checked to be a listening TCP
