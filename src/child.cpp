@@ -3,6 +3,7 @@
 #include "sys_error.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -69,12 +70,18 @@ StopRequest read_stop(int signal_fd)
 
 }  // namespace
 
-void run_child(int conn, int report_fd, const SessionLimits& limits) noexcept
+void run_child(int conn, int report_fd, const SessionLimits& limits, pid_t master) noexcept
 {
     close_inherited(conn, report_fd);
     const int signal_fd = reset_signals();
     if (signal_fd < 0) {
         ::_exit(child_setup_failed);
+    }
+    // A master killed outside systemd (SIGKILL, a crash) leaves no one to stop its
+    // children: have the kernel send SIGTERM, so each drains for shutdown_timeout at most.
+    // The master may have died before this line; then stop now the same way.
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && ::getppid() != master) {
+        ::raise(SIGTERM);
     }
     const SessionResult result = run_echo_session(
         conn, limits, signal_fd, [signal_fd] { return read_stop(signal_fd); });

@@ -33,7 +33,9 @@ enum ChildExit : int {
 // Restores signal handling for a child (SIGTERM: drain for limits.drain_timeout, then
 // close; SIGINT: close now; SIGHUP, SIGUSR1, SIGUSR2: ignored, since a signal sent to the
 // whole process group or cgroup is meant for the master), closes every inherited descriptor
-// except `conn` and `report_fd`, echoes, reports, and exits.
-[[noreturn]] void run_child(int conn, int report_fd, const SessionLimits& limits) noexcept;
+// except `conn` and `report_fd`, echoes, reports, and exits. If the master (`master`, its
+// parent) dies, the child gets SIGTERM: it drains as at a graceful stop, then exits.
+[[noreturn]] void run_child(int conn, int report_fd, const SessionLimits& limits,
+                            pid_t master) noexcept;
 
 }  // namespace echod

@@ -30,6 +30,52 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds max_duration = std::chrono::hours(24 * 7);
 
+// Length of the valid UTF-8 sequence at text[i] (2 to 4 bytes), or 0.
+std::size_t utf8_sequence(const std::string& text, std::size_t i)
+{
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t length = lead >= 0xc2 && lead <= 0xdf   ? 2
+                               : lead >= 0xe0 && lead <= 0xef ? 3
+                               : lead >= 0xf0 && lead <= 0xf4 ? 4
+                                                              : 0;
+    if (length == 0 || i + length > text.size()) {
+        return 0;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+        if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return length;
+}
+
+// Text from the file as an error message may show it: control characters and bytes that
+// are not UTF-8 as \xNN (a binary file must not write raw bytes into the journal), and
+// at most 100 bytes of it.
+std::string shown(const std::string& text)
+{
+    constexpr std::size_t most = 100;
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && i < most;) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+            ++i;
+        } else if (const std::size_t n = utf8_sequence(text, i); n > 0) {
+            out += text.substr(i, n);
+            i += n;
+        } else {
+            out += std::string("\\x") + hex[c >> 4] + hex[c & 0xf];
+            ++i;
+        }
+    }
+    if (text.size() > most) {
+        out += "... (" + std::to_string(text.size()) + " bytes)";
+    }
+    return out;
+}
+
 // The keys: each is a config-file key and a long command-line option.
 po::options_description key_options()
 {
@@ -86,7 +132,8 @@ struct Source {
     [[noreturn]] void fail(const std::string& key, const std::string& value,
                            const std::string& expected) const
     {
-        throw ConfigError(name + ": key '" + key + "' has value '" + value + "': " + expected);
+        throw ConfigError(name + ": key '" + key + "' has value '" + shown(value) + "': " +
+                          expected);
     }
 };
 
@@ -246,8 +293,18 @@ Values read_file(const std::string& path)
             throw ConfigError(path + ": read error: " + std::strerror(errno));
         }
         return to_values(vm);
+    } catch (const po::unknown_option& e) {
+        if (e.get_option_name().empty()) {
+            throw ConfigError(path + ": a line has no key before its '='");
+        }
+        throw ConfigError(path + ": unknown key '" + shown(e.get_option_name()) + "'");
+    } catch (const po::multiple_occurrences& e) {
+        throw ConfigError(path + ": key '" + shown(e.get_option_name()) +
+                          "' is set more than once");
+    } catch (const po::invalid_config_file_syntax& e) {
+        throw ConfigError(path + ": a line is not 'key = value': '" + shown(e.tokens()) + "'");
     } catch (const po::error& e) {
-        throw ConfigError(path + ": " + e.what());
+        throw ConfigError(path + ": " + shown(e.what()));
     }
 }
 

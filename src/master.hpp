@@ -9,6 +9,7 @@
 #include "unique_fd.hpp"
 
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <array>
 #include <optional>
@@ -72,6 +73,7 @@ private:
     Config config_;
     std::vector<Listener> listeners_;
     bool socket_activated_;
+    pid_t pid_ = ::getpid();  // for the children, who watch for the master's death
     ServiceManager service_;
     bool reload_failed_ = false;  // the last reload kept the old settings; STATUS says so
     UniqueFd signal_fd_;

@@ -96,7 +96,8 @@ void Master::spawn(UniqueFd conn, const Endpoint& peer)
     if (pid == 0) {
         run_child(conn.get(), report_write_.get(),
                   SessionLimits{config_.idle_timeout, config_.stall_timeout,
-                                config_.shutdown_timeout});
+                                config_.shutdown_timeout},
+                  pid_);
     }
     const Clock::time_point now = Clock::now();
     if (pid < 0) {

@@ -153,11 +153,12 @@ BOOST_AUTO_TEST_CASE(bad_values_name_file_key_value_and_expectation)
 BOOST_AUTO_TEST_CASE(malformed_files_name_the_file_and_the_problem)
 {
     const std::pair<std::string, const char*> cases[] = {
-        {"prot = 7\n", "unrecognised option 'prot'"},
-        {"port = 7\nport = 8\n", "'port' cannot be specified more than once"},
-        {"[server]\nport = 7\n", "unrecognised option 'server.port'"},
-        {"this is not a setting\n", "invalid line"},
-        {std::string("\x7f" "ELF\x01\x02\n\x00\x00 junk\n", 16), "invalid line"},
+        {"prot = 7\n", "unknown key 'prot'"},
+        {"port = 7\nport = 8\n", "key 'port' is set more than once"},
+        {"[server]\nport = 7\n", "unknown key 'server.port'"},
+        {"this is not a setting\n", "a line is not 'key = value': 'this is not a setting'"},
+        {std::string("\x7f" "ELF\x01\x02\n\x00\x00 junk\n", 16),
+         "a line is not 'key = value': '\\x7fELF\\x01\\x02'"},
     };
     for (const auto& [content, expected] : cases) {
         BOOST_TEST_CONTEXT(content)

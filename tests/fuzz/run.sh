@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time:
+# first over the checked-in corpus (seeds and regression inputs of past crashes), then
+# fuzzing for SECONDS.
+#
+#   tests/fuzz/run.sh SOURCE_DIR BUILD_DIR SECONDS
+#
+# A crash leaves its input in BUILD_DIR/artifacts; once fixed, copy that file into
+# tests/fuzz/corpus/<target>/ so it is replayed on every run.
+set -euo pipefail
+source_dir=$1 build_dir=$2 seconds=$3
+flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+cmake -S "$source_dir" -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS="$flags" -DECHOD_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$build_dir" --target config_fuzz echo_session_fuzz -j"$(nproc)" >/dev/null
+mkdir -p "$build_dir/artifacts"
+for target in config echo_session; do
+    work=$(mktemp -d)
+    echo "== ${target}_fuzz: $(ls "$source_dir/tests/fuzz/corpus/$target" | wc -l) corpus inputs, then ${seconds}s of fuzzing"
+    # The first directory collects new inputs; the checked-in one is only read.
+    if ! "$build_dir/${target}_fuzz" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$build_dir/artifacts/${target}-" \
+        "$work" "$source_dir/tests/fuzz/corpus/$target" 2>"$build_dir/${target}.log"; then
+        tail -n 60 "$build_dir/${target}.log"
+        echo "FAIL: ${target}_fuzz found a crash; the input is in $build_dir/artifacts/"
+        rm -rf "$work"
+        exit 1
+    fi
+    grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^#[0-9]+.*DONE' "$build_dir/${target}.log" || true
+    rm -rf "$work"
+done
+echo "PASS: no crash"

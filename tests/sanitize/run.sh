@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite again, with echod, echod-client and the tests built with
+# AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the run). The
+# container test is left out: it checks the package of the release build.
+#
+#   tests/sanitize/run.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+source_dir=$1 build_dir=$2
+flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS="$flags" \
+    -DECHOD_EXTRA_TESTS=OFF >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" >/dev/null
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+ctest --test-dir "$build_dir" -E systemd_container_test --output-on-failure
