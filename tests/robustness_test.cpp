@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -238,20 +239,13 @@ BOOST_AUTO_TEST_CASE(half_close_after_64_mib_gets_every_byte_then_eof)
 
 BOOST_AUTO_TEST_CASE(a_client_that_sends_but_never_reads_is_closed_as_stalled_in_bounded_memory)
 {
-    Echod echod("stall_timeout = 2s\nidle_timeout = 0\n");
+    // debug: the "connection accepted" line names the child.
+    Echod echod("stall_timeout = 2s\nidle_timeout = 0\nlog_level = debug\n");
     UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
     const int small = 64 * 1024;  // keep the client's own buffers small, so echod holds data
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    const pid_t child = [&] {
-        for (auto deadline = Clock::now() + 5s; Clock::now() < deadline;) {
-            if (auto pids = child_pids(echod.daemon.pid()); !pids.empty()) {
-                return pids.front();
-            }
-            std::this_thread::sleep_for(10ms);  // the fork has no signal to wait for
-        }
-        return pid_t{-1};
-    }();
-    BOOST_TEST_REQUIRE(child > 0);
+    const std::string accepted = echod.daemon.wait_for("debug: connection accepted .* pid=\\d+$");
+    const pid_t child = std::stoi(accepted.substr(accepted.rfind("pid=") + 4));
     // Keep sending, never reading, until the server stops taking data and then closes.
     std::vector<char> chunk(64 * 1024, 'x');
     std::size_t sent = 0;
@@ -501,8 +495,11 @@ BOOST_AUTO_TEST_CASE(a_master_killed_with_sigkill_leaves_the_port_free_and_its_c
     BOOST_TEST(drained < 4.0);
     // The master's log (stderr, which the orphan shared) closes with the orphan.
     BOOST_TEST(first.wait_exit() == 128 + SIGKILL);
-    for (auto deadline = Clock::now() + 5s; !process_gone(children.front()) && Clock::now() < deadline;) {
-        std::this_thread::sleep_for(10ms);  // reaped by whoever inherited it: no event here
+    // A pidfd becomes readable when the process ends, whoever its parent now is.
+    UniqueFd orphan(static_cast<int>(::syscall(SYS_pidfd_open, children.front(), 0)));
+    if (orphan) {
+        pollfd p{orphan.get(), POLLIN, 0};
+        BOOST_TEST(::poll(&p, 1, 5000) == 1);
     }
     BOOST_TEST(process_gone(children.front()));
     FIGURE("master SIGKILL: a new echod bound the port at once; the orphaned child echoed on "
