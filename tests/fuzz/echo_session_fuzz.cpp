@@ -50,8 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     char buffer[8192];
     for (;;) {
         pollfd p{pair[0], static_cast<short>(POLLIN | (shut ? 0 : POLLOUT)), 0};
-        if (::poll(&p, 1, 10000) != 1) {
-            bug("no progress for 10 s");
+        // The session's own idle and stall timeouts (5 s) end any wait before this.
+        if (::poll(&p, 1, 30000) != 1) {
+            bug("no progress for 30 s");
         }
         if ((p.revents & POLLOUT) != 0 && !shut) {
             // Write sizes from the input: 1 + the next byte, so 1 to 256 bytes at a time.
