@@ -75,10 +75,7 @@ ServiceManager::ServiceManager()
 
 void ServiceManager::ready(const std::string& status)
 {
-    send("READY=1\nSTATUS=" + status);
-    status_pending_ = false;
-    next_status_ = Clock::now() + status_interval;
-    last_status_ = status;
+    announce("READY=1\n", status, Clock::now());
 }
 
 void ServiceManager::reloading()
@@ -89,10 +86,7 @@ void ServiceManager::reloading()
 
 void ServiceManager::stopping(const std::string& status)
 {
-    send("STOPPING=1\nSTATUS=" + status);
-    status_pending_ = false;
-    next_status_ = Clock::now() + status_interval;
-    last_status_ = status;
+    announce("STOPPING=1\n", status, Clock::now());
 }
 
 std::optional<Clock::time_point> ServiceManager::next_due() const
@@ -116,10 +110,16 @@ void ServiceManager::ping(Clock::time_point now)
 void ServiceManager::send_status(const std::string& status, Clock::time_point now)
 {
     status_pending_ = false;
-    if (status == last_status_) {
-        return;
+    if (status != last_status_) {
+        announce("", status, now);
     }
-    send("STATUS=" + status);
+}
+
+void ServiceManager::announce(const std::string& state, const std::string& status,
+                              Clock::time_point now)
+{
+    send(state + "STATUS=" + status);
+    status_pending_ = false;
     next_status_ = now + status_interval;
     last_status_ = status;
 }

@@ -43,6 +43,9 @@ public:
 private:
     void ping(Clock::time_point now);
     void send_status(const std::string& status, Clock::time_point now);
+    // Sends `state` (READY=1, STOPPING=1 or nothing) with STATUS=, and starts the next
+    // one-second status interval.
+    void announce(const std::string& state, const std::string& status, Clock::time_point now);
     void send(const std::string& message);
 
     bool notify_ = false;
