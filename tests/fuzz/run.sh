@@ -3,18 +3,22 @@
 # first over the checked-in corpus (seeds and regression inputs of past crashes), then
 # fuzzing for SECONDS.
 #
-#   tests/fuzz/run.sh SOURCE_DIR BUILD_DIR SECONDS
+#   tests/fuzz/run.sh SOURCE_DIR BUILD_DIR SECONDS [TARGET...]
 #
+# TARGET is config or echo_session (default: both).
 # A crash leaves its input in BUILD_DIR/artifacts; once fixed, copy that file into
 # tests/fuzz/corpus/<target>/ so it is replayed on every run.
 set -euo pipefail
 source_dir=$1 build_dir=$2 seconds=$3
+shift 3
+targets=("$@")
+[ $# -gt 0 ] || targets=(config echo_session)
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -S "$source_dir" -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS="$flags" -DECHOD_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$build_dir" --target config_fuzz echo_session_fuzz -j"$(nproc)" >/dev/null
 mkdir -p "$build_dir/artifacts"
-for target in config echo_session; do
+for target in "${targets[@]}"; do
     work=$(mktemp -d)
     echo "== ${target}_fuzz: $(ls "$source_dir/tests/fuzz/corpus/$target" | wc -l) corpus inputs, then ${seconds}s of fuzzing"
     # The first directory collects new inputs; the checked-in one is only read.
