@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -19,6 +22,25 @@ namespace {
 {
     std::fprintf(stderr, "echo_session_fuzz: %s\n", what);
     std::abort();
+}
+
+// poll() until `p` is ready or `limit` has passed. libFuzzer's -timeout alarm (SIGALRM,
+// with a handler) interrupts poll() in whichever thread it lands on; that EINTR is not
+// a lack of progress, so the wait goes on to the same deadline.
+bool wait_ready(pollfd& p, std::chrono::milliseconds limit)
+{
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point deadline = Clock::now() + limit;
+    for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        const int rc = ::poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
+        if (rc == 1) {
+            return true;
+        }
+        if (rc == 0 || errno != EINTR) {
+            return false;
+        }
+    }
 }
 
 }  // namespace
@@ -51,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (;;) {
         pollfd p{pair[0], static_cast<short>(POLLIN | (shut ? 0 : POLLOUT)), 0};
         // The session's own idle and stall timeouts (5 s) end any wait before this.
-        if (::poll(&p, 1, 30000) != 1) {
+        if (!wait_ready(p, std::chrono::seconds(30))) {
             bug("no progress for 30 s");
         }
         if ((p.revents & POLLOUT) != 0 && !shut) {

@@ -22,9 +22,24 @@ for target in "${targets[@]}"; do
     work=$(mktemp -d)
     echo "== ${target}_fuzz: $(ls "$source_dir/tests/fuzz/corpus/$target" | wc -l) corpus inputs, then ${seconds}s of fuzzing"
     # The first directory collects new inputs; the checked-in one is only read.
-    if ! "$build_dir/${target}_fuzz" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+    "$build_dir/${target}_fuzz" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$build_dir/artifacts/${target}-" \
-        "$work" "$source_dir/tests/fuzz/corpus/$target" 2>"$build_dir/${target}.log"; then
+        "$work" "$source_dir/tests/fuzz/corpus/$target" 2>"$build_dir/${target}.log" &
+    fuzzer=$!
+    # libFuzzer's -timeout is a SIGALRM timer, and its handler interrupts whatever system
+    # call the signal lands in. A harness must take that (EINTR) as no event; the echo
+    # session harness once took it for a hang. 200 extra alarms in the first seconds make
+    # that mistake show on every run instead of now and then.
+    alarms_caught() { # SigCgt has bit 13 (SIGALRM) once libFuzzer installed its handler
+        local mask
+        mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$fuzzer/status" 2>/dev/null) || return 1
+        [ -n "$mask" ] && (( (16#$mask >> 13) & 1 ))
+    }
+    for _ in $(seq 100); do alarms_caught && break; sleep 0.05; done
+    if alarms_caught; then
+        for _ in $(seq 200); do kill -ALRM "$fuzzer" 2>/dev/null || break; sleep 0.01; done
+    fi
+    if ! wait "$fuzzer"; then
         tail -n 60 "$build_dir/${target}.log"
         echo "FAIL: ${target}_fuzz found a crash; the input is in $build_dir/artifacts/"
         rm -rf "$work"
