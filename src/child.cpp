@@ -22,14 +22,14 @@ void close_range_between(unsigned first, unsigned last)
     }
 }
 
-// Listeners, the signalfd, the report pipe's read end, anything a library opened: every
-// descriptor from 3 up except the two kept.
-void close_inherited(int keep_a, int keep_b)
+}  // namespace
+
+void close_inherited(const int* keep, std::size_t count)
 {
     unsigned next = 3;
-    for (int keep : {std::min(keep_a, keep_b), std::max(keep_a, keep_b)}) {
-        const unsigned kept = static_cast<unsigned>(keep);
-        if (keep >= 0 && kept >= next) {
+    for (std::size_t i = 0; i < count; ++i) {
+        const unsigned kept = static_cast<unsigned>(keep[i]);
+        if (keep[i] >= 0 && kept >= next) {
             close_range_between(next, kept - 1);
             next = kept + 1;
         }
@@ -37,10 +37,9 @@ void close_inherited(int keep_a, int keep_b)
     close_range_between(next, UINT_MAX);
 }
 
-// Returns a signalfd that reports SIGTERM and SIGINT, or -1.
-int reset_signals()
+int reset_signals(bool with_retire)
 {
-    for (int signal : {SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) {
+    for (int signal : {SIGHUP, SIGUSR1, SIGPIPE}) {
         ::signal(signal, SIG_IGN);
     }
     ::signal(SIGCHLD, SIG_DFL);
@@ -48,11 +47,31 @@ int reset_signals()
     sigemptyset(&stops);
     sigaddset(&stops, SIGTERM);
     sigaddset(&stops, SIGINT);
+    if (with_retire) {
+        // Still blocked from the master: a SIGUSR2 already pending is kept (setting SIG_IGN
+        // would discard it) and read from the signalfd.
+        ::signal(SIGUSR2, SIG_DFL);
+        sigaddset(&stops, SIGUSR2);
+    } else {
+        ::signal(SIGUSR2, SIG_IGN);
+    }
     if (::sigprocmask(SIG_SETMASK, &stops, nullptr) != 0) {
         return -1;
     }
     return ::signalfd(-1, &stops, SFD_NONBLOCK | SFD_CLOEXEC);
 }
+
+void watch_master(pid_t master)
+{
+    // A master killed outside systemd (SIGKILL, a crash) leaves no one to stop its
+    // children: have the kernel send SIGTERM, so each drains for shutdown_timeout at most.
+    // The master may have died before this line; then stop now the same way.
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && ::getppid() != master) {
+        ::raise(SIGTERM);
+    }
+}
+
+namespace {
 
 StopRequest read_stop(int signal_fd)
 {
@@ -72,17 +91,13 @@ StopRequest read_stop(int signal_fd)
 
 void run_child(int conn, int report_fd, const SessionLimits& limits, pid_t master) noexcept
 {
-    close_inherited(conn, report_fd);
-    const int signal_fd = reset_signals();
+    const int keep[2] = {std::min(conn, report_fd), std::max(conn, report_fd)};
+    close_inherited(keep, 2);
+    const int signal_fd = reset_signals(false);
     if (signal_fd < 0) {
         ::_exit(child_setup_failed);
     }
-    // A master killed outside systemd (SIGKILL, a crash) leaves no one to stop its
-    // children: have the kernel send SIGTERM, so each drains for shutdown_timeout at most.
-    // The master may have died before this line; then stop now the same way.
-    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && ::getppid() != master) {
-        ::raise(SIGTERM);
-    }
+    watch_master(master);
     const SessionResult result = run_echo_session(
         conn, limits, signal_fd, [signal_fd] { return read_stop(signal_fd); });
     ChildReport report;

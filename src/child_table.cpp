@@ -4,9 +4,76 @@ namespace echod {
 
 void ChildTable::add(pid_t pid, const Endpoint& peer, Clock::time_point started)
 {
-    const SourceKey source = source_key(peer);
-    children_[pid] = Child{peer, source, started, std::nullopt};
-    ++per_source_[source];
+    Child& child = children_[pid] = Child{peer, source_key(peer), started, std::nullopt};
+    count(child, 1);
+}
+
+void ChildTable::add_spare(pid_t pid)
+{
+    Child spare;
+    spare.prefork = true;
+    spare.busy = false;
+    count(children_[pid] = spare, 1);
+}
+
+void ChildTable::begin(pid_t pid, const Endpoint& peer, Clock::time_point started, bool counted)
+{
+    auto it = children_.find(pid);
+    if (it == children_.end()) {
+        return;
+    }
+    Child& child = it->second;
+    count(child, -1);
+    child.peer = peer;
+    child.source = source_key(peer);
+    child.started = started;
+    child.report.reset();
+    child.counted = counted;
+    child.busy = true;
+    count(child, 1);
+}
+
+std::optional<Child> ChildTable::end(pid_t pid, bool last)
+{
+    auto it = children_.find(pid);
+    if (it == children_.end() || !it->second.busy) {
+        return std::nullopt;
+    }
+    Child ended = it->second;
+    set_state(it->second, false, it->second.retiring || last);
+    it->second.counted = false;
+    return ended;
+}
+
+void ChildTable::retire(pid_t pid)
+{
+    auto it = children_.find(pid);
+    if (it != children_.end()) {
+        set_state(it->second, it->second.busy, true);
+    }
+}
+
+void ChildTable::set_state(Child& child, bool busy, bool retiring)
+{
+    count(child, -1);
+    child.busy = busy;
+    child.retiring = retiring;
+    count(child, 1);
+}
+
+// Adds (`sign` 1) or removes (-1) the child's share of the counts.
+void ChildTable::count(const Child& child, int sign)
+{
+    if (child.busy) {
+        busy_ += static_cast<std::size_t>(sign);
+        unsigned& slot = per_source_[child.source];
+        slot += static_cast<unsigned>(sign);
+        if (slot == 0) {
+            per_source_.erase(child.source);
+        }
+    } else if (!child.retiring) {
+        spares_ += static_cast<std::size_t>(sign);
+    }
 }
 
 std::optional<Child> ChildTable::take(pid_t pid)
@@ -17,11 +84,14 @@ std::optional<Child> ChildTable::take(pid_t pid)
     }
     Child child = std::move(it->second);
     children_.erase(it);
-    auto slot = per_source_.find(child.source);
-    if (slot != per_source_.end() && --slot->second == 0) {
-        per_source_.erase(slot);
-    }
+    count(child, -1);
     return child;
+}
+
+const Child* ChildTable::find(pid_t pid) const
+{
+    auto it = children_.find(pid);
+    return it == children_.end() ? nullptr : &it->second;
 }
 
 void ChildTable::attach(const ChildReport& report)
@@ -32,10 +102,15 @@ void ChildTable::attach(const ChildReport& report)
     }
 }
 
+// Whether every record the child will write has been read: a fork-mode child's one report,
+// or a prefork child's last connection.
 bool ChildTable::reported(pid_t pid) const
 {
     auto it = children_.find(pid);
-    return it != children_.end() && it->second.report.has_value();
+    if (it == children_.end()) {
+        return false;
+    }
+    return it->second.prefork ? !it->second.busy : it->second.report.has_value();
 }
 
 unsigned ChildTable::from_source(const SourceKey& source) const
@@ -50,6 +125,17 @@ std::vector<pid_t> ChildTable::pids() const
     pids.reserve(children_.size());
     for (const auto& entry : children_) {
         pids.push_back(entry.first);
+    }
+    return pids;
+}
+
+std::vector<pid_t> ChildTable::spare_pids() const
+{
+    std::vector<pid_t> pids;
+    for (const auto& [pid, child] : children_) {
+        if (!child.busy && !child.retiring) {
+            pids.push_back(pid);
+        }
     }
     return pids;
 }

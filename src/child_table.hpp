@@ -21,24 +21,48 @@ struct Child {
     SourceKey source;
     Clock::time_point started;
     std::optional<ChildReport> report;
+    bool prefork = false;   // forked ahead: a spare until it reports a connection
+    bool busy = true;       // serving a connection (a fork-mode child always is)
+    bool counted = false;   // its connection is counted in SourceSlots
+    bool retiring = false;  // asked to exit, or exits after its connection: not a spare
 };
 
 class ChildTable {
 public:
+    // A fork-mode child, serving `peer`.
     void add(pid_t pid, const Endpoint& peer, Clock::time_point started);
+    // A prefork child, spare.
+    void add_spare(pid_t pid);
+    // A prefork child accepted `peer`.
+    void begin(pid_t pid, const Endpoint& peer, Clock::time_point started, bool counted);
+    // A prefork child's connection ended; returns it (for the log line). `last`: the child
+    // exits now instead of waiting for the next connection.
+    std::optional<Child> end(pid_t pid, bool last);
+    // Asks nothing of the child; records that it was asked to exit.
+    void retire(pid_t pid);
     // Removes the child and releases its per-source slot.
     std::optional<Child> take(pid_t pid);
+    const Child* find(pid_t pid) const;
     void attach(const ChildReport& report);
     bool reported(pid_t pid) const;
 
     std::size_t size() const { return children_.size(); }
     bool empty() const { return children_.empty(); }
+    std::size_t busy() const { return busy_; }
+    std::size_t spares() const { return spares_; }
     unsigned from_source(const SourceKey& source) const;
     std::vector<pid_t> pids() const;
+    std::vector<pid_t> spare_pids() const;
 
 private:
+    // Moves `child` to a new state, keeping the counts and per-source slots in step.
+    void set_state(Child& child, bool busy, bool retiring);
+    void count(const Child& child, int sign);
+
     std::unordered_map<pid_t, Child> children_;
     std::unordered_map<SourceKey, unsigned, SourceKeyHash> per_source_;
+    std::size_t busy_ = 0;
+    std::size_t spares_ = 0;
 };
 
 // One stretch of time during which a limit is in force. It begins at the first strike and

@@ -88,6 +88,12 @@ po::options_description key_options()
         ("max_children", po::value<std::string>(), "concurrent connections (default 256)")
         ("max_per_source", po::value<std::string>(),
          "connections per IPv4 address or IPv6 /64, 0 = no limit (default 32)")
+        ("mode", po::value<std::string>(), "fork (a child per accepted connection) or prefork "
+         "(spare children accept) (default fork)")
+        ("min_spare_children", po::value<std::string>(), "prefork: idle children, at least (5)")
+        ("max_spare_children", po::value<std::string>(), "prefork: idle children, at most (20)")
+        ("max_connections_per_child", po::value<std::string>(),
+         "prefork: connections a child serves before it exits, 0 = no limit (default 1)")
         ("idle_timeout", po::value<std::string>(), "close after no data for this long (60s)")
         ("stall_timeout", po::value<std::string>(), "close when the client stops reading (30s)")
         ("shutdown_timeout", po::value<std::string>(), "drain time on SIGTERM (10s)")
@@ -194,6 +200,16 @@ LogLevel parse_log_level(const Source& source, const std::string& value)
     source.fail("log_level", value, "expected one of debug, info, notice, warning, error");
 }
 
+Mode parse_mode(const Source& source, const std::string& value)
+{
+    for (Mode mode : {Mode::fork, Mode::prefork}) {
+        if (value == mode_name(mode)) {
+            return mode;
+        }
+    }
+    source.fail("mode", value, "expected fork or prefork");
+}
+
 std::vector<std::string> parse_addresses(const Source& source,
                                          const std::vector<std::string>& values)
 {
@@ -257,6 +273,14 @@ void apply(Config& config, const Source& source, const std::string& key,
     } else if (key == "max_per_source") {
         config.max_per_source =
             static_cast<unsigned>(parse_integer(source, key, value, 0, 100000));
+    } else if (key == "mode") {
+        config.mode = parse_mode(source, value);
+    } else if (key == "min_spare_children" || key == "max_spare_children") {
+        (key == "min_spare_children" ? config.min_spare_children : config.max_spare_children) =
+            static_cast<unsigned>(parse_integer(source, key, value, 1, 100000));
+    } else if (key == "max_connections_per_child") {
+        config.max_connections_per_child =
+            static_cast<unsigned>(parse_integer(source, key, value, 0, 100000000));
     } else if (key == "idle_timeout") {
         config.idle_timeout = parse_duration(source, key, value);
     } else if (key == "stall_timeout") {
@@ -309,6 +333,11 @@ Values read_file(const std::string& path)
 }
 
 }  // namespace
+
+const char* mode_name(Mode mode)
+{
+    return mode == Mode::prefork ? "prefork" : "fork";
+}
 
 const char* log_level_name(LogLevel level)
 {
@@ -398,6 +427,12 @@ Config load_config(const CommandLine& command_line)
         throw ConfigError(config.path + ": key 'group' has value '" + config.group +
                           "': it needs 'user' as well");
     }
+    if (config.max_spare_children < config.min_spare_children) {
+        throw ConfigError(config.path + ": key 'max_spare_children' has value '" +
+                          std::to_string(config.max_spare_children) +
+                          "': expected at least min_spare_children (" +
+                          std::to_string(config.min_spare_children) + ")");
+    }
     return config;
 }
 
@@ -412,6 +447,10 @@ std::string format_config(const Config& config)
         << "backlog = " << config.backlog << "\n"
         << "max_children = " << config.max_children << "\n"
         << "max_per_source = " << config.max_per_source << "\n"
+        << "mode = " << mode_name(config.mode) << "\n"
+        << "min_spare_children = " << config.min_spare_children << "\n"
+        << "max_spare_children = " << config.max_spare_children << "\n"
+        << "max_connections_per_child = " << config.max_connections_per_child << "\n"
         << "idle_timeout = " << format_duration(config.idle_timeout) << "\n"
         << "stall_timeout = " << format_duration(config.stall_timeout) << "\n"
         << "shutdown_timeout = " << format_duration(config.shutdown_timeout) << "\n"

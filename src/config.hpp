@@ -14,6 +14,10 @@ namespace echod {
 
 enum class LogLevel { debug, info, notice, warning, error };
 
+// fork: the master accepts and forks a child per connection. prefork: spare children,
+// forked ahead, accept on the shared listeners themselves.
+enum class Mode { fork, prefork };
+
 struct Config {
     std::string path;  // the file these settings were read from
     std::vector<std::string> addresses{"0.0.0.0", "::"};
@@ -22,6 +26,10 @@ struct Config {
     int backlog = 128;
     unsigned max_children = 256;
     unsigned max_per_source = 32;  // 0: no per-source limit
+    Mode mode = Mode::fork;
+    unsigned min_spare_children = 5;          // prefork: idle children kept at least
+    unsigned max_spare_children = 20;         // prefork: idle children kept at most
+    unsigned max_connections_per_child = 1;   // prefork: then the child exits; 0: no limit
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};   // 0: none
     std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};  // 0: none
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(10)};
@@ -65,6 +73,7 @@ Config load_config(const CommandLine& command_line);
 std::string format_config(const Config& config);
 
 const char* log_level_name(LogLevel level);
+const char* mode_name(Mode mode);
 std::string format_duration(std::chrono::milliseconds duration);
 
 }  // namespace echod

@@ -145,4 +145,26 @@ std::string format_listeners(const std::vector<Listener>& listeners)
     return text;
 }
 
+void stop_listening(std::vector<Listener>& listeners)
+{
+    for (Listener& listener : listeners) {
+        if (listener.fd) {
+            ::shutdown(listener.fd.get(), SHUT_RDWR);  // accept4 now fails with EINVAL
+        }
+    }
+}
+
+// accept4 passes on network errors of the new connection: that client is gone, go on.
+bool accept_error_is_client_gone(int error)
+{
+    switch (error) {
+    case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT:
+    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+    case EPERM:
+        return true;
+    default:
+        return false;
+    }
+}
+
 }  // namespace echod

@@ -24,8 +24,16 @@ struct Listener {
 // std::system_error names the call and the address.
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
 
+// Stops `listeners` listening in every process that holds them (prefork children do), so
+// the port is free at once; connections still queued on them are reset, as at a close.
+// Their descriptors stay open until the vector is destroyed.
+void stop_listening(std::vector<Listener>& listeners);
+
 // "127.0.0.1:7,[::1]:7"
 std::string format_listeners(const std::vector<Listener>& listeners);
+
+// accept4 passes on network errors of the new connection: that client is gone, go on.
+bool accept_error_is_client_gone(int error);
 
 // The backlog the kernel really uses (net.core.somaxconn caps it).
 int effective_backlog(int backlog);

@@ -100,9 +100,14 @@ void log_set_level(LogLevel level)
     state().level = level;
 }
 
+bool log_enabled(LogLevel level)
+{
+    return level >= state().level;
+}
+
 void log_message(LogLevel level, const std::string& message)
 {
-    if (level < state().level) {
+    if (!log_enabled(level)) {
         return;
     }
     BOOST_LOG_SEV(state().logger, level) << message;

@@ -13,6 +13,10 @@ namespace echod {
 void log_init();
 void log_set_level(LogLevel level);
 
+// Whether a line at `level` is written: the master checks before it formats a line it logs
+// for every connection, since formatting writes heap pages that each live child then keeps
+// its own copy of.
+bool log_enabled(LogLevel level);
 void log_message(LogLevel level, const std::string& message);
 inline void log_debug(const std::string& m) { log_message(LogLevel::debug, m); }
 inline void log_info(const std::string& m) { log_message(LogLevel::info, m); }

@@ -38,7 +38,10 @@ int milliseconds_until(Clock::time_point now, Clock::time_point when)
 
 void Master::block_signals()
 {
-    const sigset_t set = master_signals();
+    sigset_t set = master_signals();
+    // SIGUSR2 is the prefork children's "retire": blocked here too, so that one sent to a
+    // child between fork() and its own signal setup stays pending instead of being lost.
+    sigaddset(&set, SIGUSR2);
     check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
     // Dispositions survive exec: a launcher that ignored SIGCHLD would make the kernel reap
     // the children itself, and nothing could be accounted for. Reset what was inherited.
@@ -68,6 +71,8 @@ Master::Master(CommandLine command_line, Config config, std::vector<Listener> li
 
 int Master::run()
 {
+    spawn_rate_ = config_.min_spare_children;  // every spare before the ready line
+    maintain_spares(Clock::now());
     log_ready("ready");
     service_.ready(status_text());
     while (phase_ == Phase::running || !children_.empty()) {
@@ -80,7 +85,9 @@ int Master::run()
 
 void Master::poll_once()
 {
-    std::vector<pollfd> fds{{signal_fd_.get(), POLLIN, 0}, {report_read_.get(), POLLIN, 0}};
+    // Kept between passes: no allocation (and no heap page written) per pass.
+    std::vector<pollfd>& fds = poll_fds_;
+    fds.assign({{signal_fd_.get(), POLLIN, 0}, {report_read_.get(), POLLIN, 0}});
     const Clock::time_point now = Clock::now();
     if (accepting(now)) {
         for (const Listener& listener : listeners_) {
@@ -114,6 +121,9 @@ void Master::poll_once()
 // At max_children the listeners leave the poll set: new clients wait in the kernel backlog.
 bool Master::accepting(Clock::time_point now)
 {
+    if (config_.mode == Mode::prefork) {
+        return false;  // the children accept
+    }
     if (phase_ != Phase::running || (paused_until_ && now < *paused_until_)) {
         return false;
     }
@@ -139,6 +149,12 @@ int Master::poll_timeout(Clock::time_point now) const
     if (paused_until_) {
         consider(*paused_until_);
     }
+    if (spares_short_) {
+        consider(now);
+    }
+    if (children_.spares() > config_.max_spare_children) {
+        consider(next_retire_);
+    }
     if (phase_ != Phase::running && !killed_) {
         consider(deadline_);
     }
@@ -154,11 +170,12 @@ int Master::poll_timeout(Clock::time_point now) const
 
 void Master::tick(Clock::time_point now)
 {
+    maintain_spares(now);
     settle_limits(now);
     service_.tick(now, [this] { return status_text(); });
     if (phase_ == Phase::draining && now >= deadline_) {
         log_notice("shutdown_timeout reached: closing active=" +
-                   std::to_string(children_.size()));
+                   std::to_string(children_.busy()));
         signal_children(SIGINT);
         phase_ = Phase::terminating;
         deadline_ = now + kill_grace;
@@ -216,10 +233,14 @@ bool Master::reload()
             next.backlog = config_.backlog;
         } else {
             // New listeners are open before the old ones close; kept ones are never closed.
-            listeners_ = open_listeners(next, listeners_);
+            std::vector<Listener> opened = open_listeners(next, listeners_);
+            stop_listening(listeners_);  // what is left there was dropped
+            listeners_ = std::move(opened);
         }
         config_ = std::move(next);
         reload_failed_ = false;
+        retire_prefork_children();
+        spawn_rate_ = config_.min_spare_children;  // replace them all at once
     } catch (const std::exception& e) {
         log_error(std::string("reload failed: ") + e.what() +
                   "; keeping the running configuration");
@@ -242,17 +263,21 @@ void Master::begin_stop(bool graceful)
     if (phase_ == Phase::running) {
         service_.stopping("stopping: " + counters());
     }
+    stop_listening(listeners_);
     listeners_.clear();
     paused_until_.reset();
+    // Prefork spares leave at once, busy prefork children after their connection; a
+    // fork-mode child ignores SIGUSR2.
+    signal_children(SIGUSR2);
     if (graceful && config_.shutdown_timeout.count() > 0) {
-        log_notice("stopping signal=SIGTERM active=" + std::to_string(children_.size()) +
+        log_notice("stopping signal=SIGTERM active=" + std::to_string(children_.busy()) +
                    " shutdown_timeout=" + format_duration(config_.shutdown_timeout));
         phase_ = Phase::draining;
         deadline_ = now + config_.shutdown_timeout;
         return;
     }
     log_notice(std::string("stopping signal=") + (graceful ? "SIGTERM" : "SIGINT") +
-               " active=" + std::to_string(children_.size()) + " closing now");
+               " active=" + std::to_string(children_.busy()) + " closing now");
     signal_children(SIGINT);
     phase_ = Phase::terminating;
     deadline_ = now + kill_grace;
@@ -274,7 +299,7 @@ void Master::log_ready(const char* what) const
                " port=" + std::to_string(port) + " backlog=" + backlog +
                " max_children=" + std::to_string(config_.max_children) +
                " max_per_source=" + std::to_string(config_.max_per_source) +
-               " pid=" + std::to_string(::getpid()));
+               " mode=" + mode_name(config_.mode) + " pid=" + std::to_string(::getpid()));
 }
 
 void Master::log_status() const
@@ -293,7 +318,7 @@ std::string Master::status_text() const
 
 std::string Master::counters() const
 {
-    std::string line = "active=" + std::to_string(children_.size()) +
+    std::string line = "active=" + std::to_string(children_.busy()) +
                        " served=" + std::to_string(stats_.served) +
                        " refused=" + std::to_string(stats_.refused) +
                        " fork_failed=" + std::to_string(stats_.fork_failed);
@@ -302,7 +327,11 @@ std::string Master::counters() const
         line += std::string(" ") + close_reason_name(reason) + "=" +
                 std::to_string(stats_.by_reason[static_cast<std::size_t>(reason)]);
     }
-    return line + " killed=" + std::to_string(stats_.by_reason[7]);
+    line += " killed=" + std::to_string(stats_.by_reason[7]);
+    if (config_.mode == Mode::prefork) {
+        line += " spare=" + std::to_string(children_.spares());
+    }
+    return line;
 }
 
 }  // namespace echod

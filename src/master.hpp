@@ -6,8 +6,10 @@
 #include "config.hpp"
 #include "listener.hpp"
 #include "service_manager.hpp"
+#include "source_slots.hpp"
 #include "unique_fd.hpp"
 
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -63,11 +65,22 @@ private:
     void admit(UniqueFd conn, const Endpoint& peer);
     void refuse(const Endpoint& peer, Clock::time_point now);
     void spawn(UniqueFd conn, const Endpoint& peer);
+    void fork_failed(int error, const char* consequence);
     void pause_accepting(std::chrono::milliseconds how_long);
     void drain_reports();
+    void handle_report(const ChildReport& report, Clock::time_point now);
     void reap_children();
     void log_closed(pid_t pid, const Child& child, int status);
     void settle_limits(Clock::time_point now);
+
+    // master_prefork.cpp: spare children, and what they report.
+    void maintain_spares(Clock::time_point now);
+    bool spawn_spare();
+    void retire(pid_t pid);
+    void retire_prefork_children();
+    void handle_prefork_report(const ChildReport& report, Clock::time_point now);
+    void release_source(const Child& child);
+    void log_prefork_exit(pid_t pid, const Child& child, int status);
 
     CommandLine command_line_;
     Config config_;
@@ -76,10 +89,15 @@ private:
     pid_t pid_ = ::getpid();  // for the children, who watch for the master's death
     ServiceManager service_;
     bool reload_failed_ = false;  // the last reload kept the old settings; STATUS says so
+    std::vector<pollfd> poll_fds_;
     UniqueFd signal_fd_;
     UniqueFd report_read_;
     UniqueFd report_write_;
     ChildTable children_;
+    SourceSlots source_slots_;  // prefork: per-source counts the children keep themselves
+    std::size_t spawn_rate_ = 1;
+    bool spares_short_ = false;  // prefork: fewer spares than wanted, fork more next pass
+    Clock::time_point next_retire_{};
     Stats stats_;
     LimitEpisode children_limit_;
     LimitEpisode fork_limit_;

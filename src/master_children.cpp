@@ -22,19 +22,6 @@ std::string describe(int error)
     return std::strerror(error);
 }
 
-// accept4 passes on network errors of the new connection: that client is gone, go on.
-bool client_gone(int error)
-{
-    switch (error) {
-    case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT:
-    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
-    case EPERM:
-        return true;
-    default:
-        return false;
-    }
-}
-
 }  // namespace
 
 void Master::accept_from(const Listener& listener)
@@ -54,7 +41,7 @@ void Master::accept_from(const Listener& listener)
         if (error == EAGAIN || error == EWOULDBLOCK) {
             return;
         }
-        if (client_gone(error)) {
+        if (accept_error_is_client_gone(error)) {
             continue;
         }
         // EMFILE, ENFILE, ENOBUFS, ENOMEM: the client stays queued; try again shortly
@@ -101,18 +88,24 @@ void Master::spawn(UniqueFd conn, const Endpoint& peer)
     }
     const Clock::time_point now = Clock::now();
     if (pid < 0) {
-        // This client is dropped (conn closes here); the server goes on after a pause.
-        ++stats_.fork_failed;
-        if (fork_limit_.strike(now)) {
-            log_warning("limit reached: fork failed (" + describe(fork_error) +
-                        "); dropping clients and backing off");
-        }
-        pause_accepting(backoff_);
-        backoff_ = std::min(backoff_ * 2, max_backoff);
+        fork_failed(fork_error, "dropping clients and backing off");  // conn closes here
         return;
     }
     children_.add(pid, peer, now);
-    log_debug("connection accepted peer=" + format_endpoint(peer) + " pid=" + std::to_string(pid));
+    if (log_enabled(LogLevel::debug)) {
+        log_debug("connection accepted peer=" + format_endpoint(peer) + " pid=" + std::to_string(pid));
+    }
+}
+
+// The server goes on after a pause that doubles while fork keeps failing.
+void Master::fork_failed(int error, const char* consequence)
+{
+    ++stats_.fork_failed;
+    if (fork_limit_.strike(Clock::now())) {
+        log_warning("limit reached: fork failed (" + describe(error) + "); " + consequence);
+    }
+    pause_accepting(backoff_);
+    backoff_ = std::min(backoff_ * 2, max_backoff);
 }
 
 void Master::pause_accepting(std::chrono::milliseconds how_long)
@@ -122,7 +115,7 @@ void Master::pause_accepting(std::chrono::milliseconds how_long)
 
 void Master::drain_reports()
 {
-    ChildReport batch[64];
+    ChildReport batch[16];  // 1 KiB of stack: fewer stack pages written, fewer copied for children
     for (;;) {
         const ssize_t n = ::read(report_read_.get(), batch, sizeof batch);
         if (n < 0 && errno == EINTR) {
@@ -132,9 +125,20 @@ void Master::drain_reports()
             return;
         }
         // Every write is one whole record (atomic, < PIPE_BUF), so reads are whole records.
+        const Clock::time_point now = Clock::now();
         for (std::size_t i = 0; i < static_cast<std::size_t>(n) / sizeof(ChildReport); ++i) {
-            children_.attach(batch[i]);
+            handle_report(batch[i], now);
         }
+    }
+}
+
+void Master::handle_report(const ChildReport& report, Clock::time_point now)
+{
+    const Child* child = children_.find(report.pid);
+    if (child != nullptr && child->prefork) {
+        handle_prefork_report(report, now);
+    } else {
+        children_.attach(report);  // a fork-mode child: logged when it is reaped
     }
 }
 
@@ -150,42 +154,50 @@ void Master::reap_children()
             drain_reports();
         }
         if (auto child = children_.take(pid)) {
-            log_closed(pid, *child, status);
+            if (child->prefork) {
+                log_prefork_exit(pid, *child, status);
+            } else {
+                log_closed(pid, *child, status);
+            }
         }
     }
 }
 
 void Master::log_closed(pid_t pid, const Child& child, int status)
 {
+    const bool reported = WIFEXITED(status) && WEXITSTATUS(status) == child_served && child.report;
+    const auto reason = reported ? static_cast<CloseReason>(child.report->reason) : CloseReason{};
+    ++stats_.served;
+    ++stats_.by_reason[reported ? std::min<std::size_t>(child.report->reason, killed_slot)
+                                : killed_slot];
+    const LogLevel level =
+        !reported || reason == CloseReason::error ? LogLevel::warning : LogLevel::info;
+    if (!log_enabled(level)) {
+        return;
+    }
     const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(
         Clock::now() - child.started);
-    const bool reported = WIFEXITED(status) && WEXITSTATUS(status) == child_served && child.report;
     std::string line = "connection closed peer=" + format_endpoint(child.peer) +
                        " pid=" + std::to_string(pid);
     line += reported ? " bytes_in=" + std::to_string(child.report->bytes_in) +
                            " bytes_out=" + std::to_string(child.report->bytes_out)
                      : std::string(" bytes_in=- bytes_out=-");
     line += " duration_ms=" + std::to_string(duration.count());
-    ++stats_.served;
     if (!reported) {
-        ++stats_.by_reason[killed_slot];
         line += WIFSIGNALED(status) ? " reason=killed signal=" + std::to_string(WTERMSIG(status))
                                     : " reason=failed exit=" + std::to_string(WEXITSTATUS(status));
-        log_warning(line);
-        return;
+    } else {
+        line += std::string(" reason=") + close_reason_name(reason);
+        if (child.report->error != 0) {
+            line += " error=\"" + describe(child.report->error) + "\"";
+        }
     }
-    const auto reason = static_cast<CloseReason>(child.report->reason);
-    ++stats_.by_reason[std::min<std::size_t>(child.report->reason, killed_slot)];
-    line += std::string(" reason=") + close_reason_name(reason);
-    if (child.report->error != 0) {
-        line += " error=\"" + describe(child.report->error) + "\"";
-    }
-    (reason == CloseReason::error ? log_warning : log_info)(line);
+    log_message(level, line);
 }
 
 void Master::settle_limits(Clock::time_point now)
 {
-    if (children_limit_.settle(now, children_.size() >= config_.max_children)) {
+    if (children_limit_.settle(now, children_.busy() >= config_.max_children)) {
         log_notice("limit cleared: max_children=" + std::to_string(config_.max_children) +
                    " duration_ms=" + std::to_string(children_limit_.duration_ms(now)));
     }

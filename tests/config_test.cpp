@@ -57,6 +57,10 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_the_documented_defaults)
     BOOST_TEST(config.stall_timeout.count() == 30000);
     BOOST_TEST(config.shutdown_timeout.count() == 10000);
     BOOST_TEST((config.log_level == LogLevel::info));
+    BOOST_TEST((config.mode == Mode::fork));
+    BOOST_TEST(config.min_spare_children == 5u);
+    BOOST_TEST(config.max_spare_children == 20u);
+    BOOST_TEST(config.max_connections_per_child == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(sample_config_is_valid_and_matches_the_defaults)
@@ -101,7 +105,12 @@ BOOST_AUTO_TEST_CASE(effective_settings_read_back_identically)
 {
     TempDir dir;
     const Config config = load(dir.write("a.conf", "port = 1234\naddress = ::1\n"
-                                                   "idle_timeout = 1500ms\nlog_level = warning\n"));
+                                                   "idle_timeout = 1500ms\nlog_level = warning\n"
+                                                   "mode = prefork\nmin_spare_children = 2\n"
+                                                   "max_spare_children = 3\n"
+                                                   "max_connections_per_child = 0\n"));
+    BOOST_TEST((config.mode == Mode::prefork));
+    BOOST_TEST(config.max_connections_per_child == 0u);
     const Config again = load(dir.write("b.conf", format_config(config)));
     BOOST_TEST(format_config(again).substr(format_config(again).find('\n')) ==
                format_config(config).substr(format_config(config).find('\n')));
@@ -132,6 +141,13 @@ BOOST_AUTO_TEST_CASE(bad_values_name_file_key_value_and_expectation)
         {"shutdown_timeout = 8d\n", "shutdown_timeout", "8d", "duration"},
         {"shutdown_timeout = 169h\n", "shutdown_timeout", "169h", "at most 7 days"},
         {"log_level = loud\n", "log_level", "loud", "debug, info"},
+        {"mode = threads\n", "mode", "threads", "expected fork or prefork"},
+        {"mode = Prefork\n", "mode", "Prefork", "expected fork or prefork"},
+        {"min_spare_children = 0\n", "min_spare_children", "0", "from 1"},
+        {"max_spare_children = 100001\n", "max_spare_children", "100001", "from 1 to 100000"},
+        {"max_connections_per_child = -1\n", "max_connections_per_child", "-1", "integer"},
+        {"min_spare_children = 8\nmax_spare_children = 4\n", "max_spare_children", "4",
+         "at least min_spare_children (8)"},
         {"address = localhost\n", "address", "localhost", "numeric"},
         {"address = 999.1.1.1\n", "address", "999.1.1.1", "numeric"},
         {"user = no-such-user-echod\n", "user", "no-such-user-echod", "no such user"},

@@ -519,8 +519,12 @@ std::vector<std::tuple<pid_t, char, pid_t>> processes()
         if (name.find_first_not_of("0123456789") != std::string::npos) {
             continue;
         }
-        std::ifstream stat(entry.path() / "stat");
-        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        // read(), not a stream: a process that exits while it is read makes read() fail
+        // with ESRCH, which libstdc++'s filebuf turns into an exception.
+        const UniqueFd stat(::open((entry.path() / "stat").c_str(), O_RDONLY | O_CLOEXEC));
+        char buffer[1024];
+        const ssize_t n = stat ? ::read(stat.get(), buffer, sizeof buffer) : -1;
+        const std::string text(buffer, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
         const auto close = text.rfind(')');
         if (close == std::string::npos) {
             continue;

@@ -1,0 +1,36 @@
+// Connections per source, counted in memory shared by the master and its prefork children.
+// In prefork mode a child accepts a connection itself and must apply max_per_source before
+// it echoes a byte, without a round trip to the master: it counts the connection here. The
+// master, which sees every connection end (or its child die), takes the count back.
+#pragma once
+
+#include "address.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+namespace echod {
+
+class SourceSlots {
+public:
+    enum class Outcome { counted, refused, uncounted };
+
+    // Maps the table (MAP_SHARED, so children forked later share it). Only the pages that
+    // sources hash to are ever touched.
+    SourceSlots();
+    ~SourceSlots();
+    SourceSlots(const SourceSlots&) = delete;
+    SourceSlots& operator=(const SourceSlots&) = delete;
+
+    // Counts one more connection from `source` unless it already has `limit`. `uncounted`
+    // when the table cannot place it (never in practice: it is 4 times max_children's
+    // largest value); the connection is then served without a per-source limit.
+    Outcome try_add(const SourceKey& source, unsigned limit);
+    // A counted connection from `source` ended.
+    void remove(const SourceKey& source);
+
+private:
+    std::atomic<std::uint64_t>* slots_;
+};
+
+}  // namespace echod
