@@ -12,13 +12,13 @@
 
 namespace echod {
 
-// What a child tells the master, in one write to the shared report pipe. It is smaller than
-// PIPE_BUF, so records from many children never interleave.
 // A fork-mode child sends one `finished` record. A prefork child sends `accepted` (with the
 // peer) and `finished` for every connection, `refused` for one over max_per_source, and
 // `accept_failed` before it exits because accept4 failed.
 enum class ReportKind : std::uint8_t { finished = 0, accepted, refused, accept_failed };
 
+// What a child tells the master, in one write to the shared report pipe. It is smaller than
+// PIPE_BUF, so records from many children never interleave.
 struct ChildReport {
     std::int32_t pid = 0;
     std::int32_t error = 0;  // errno for reset, error and accept_failed
@@ -44,9 +44,10 @@ enum ChildExit : int {
 // Shared by both kinds of child; neither allocates, so a child dirties as few of the
 // master's pages as it can. close_inherited closes every descriptor from 3 up except the
 // `count` in `keep`, in ascending order (it closes the listeners, the signalfd, the report
-// pipe's read end, anything a library opened). reset_signals ignores SIGHUP, SIGUSR1 and SIGPIPE, blocks SIGTERM, SIGINT and
-// SIGUSR2 and returns a signalfd reporting them, or -1; in a fork-mode child SIGUSR2 is
-// left ignored, since a group-wide SIGUSR2 is not for it.
+// pipe's read end, anything a library opened). reset_signals ignores SIGHUP, SIGUSR1 and
+// SIGPIPE, blocks SIGTERM, SIGINT and (`with_retire`, a prefork child) SIGUSR2, and
+// returns a signalfd reporting them, or -1; a fork-mode child ignores SIGUSR2, since a
+// group-wide SIGUSR2 is not for it.
 void close_inherited(const int* keep, std::size_t count);
 int reset_signals(bool with_retire);
 // Asks for SIGTERM when the master (`master`, the parent) dies, and raises it now if it

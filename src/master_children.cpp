@@ -93,7 +93,8 @@ void Master::spawn(UniqueFd conn, const Endpoint& peer)
     }
     children_.add(pid, peer, now);
     if (log_enabled(LogLevel::debug)) {
-        log_debug("connection accepted peer=" + format_endpoint(peer) + " pid=" + std::to_string(pid));
+        log_debug("connection accepted peer=" + format_endpoint(peer) +
+                  " pid=" + std::to_string(pid));
     }
 }
 
@@ -115,7 +116,7 @@ void Master::pause_accepting(std::chrono::milliseconds how_long)
 
 void Master::drain_reports()
 {
-    ChildReport batch[16];  // 1 KiB of stack: fewer stack pages written, fewer copied for children
+    ChildReport batch[16];  // 1 KiB: fewer stack pages written, so fewer copied per child
     for (;;) {
         const ssize_t n = ::read(report_read_.get(), batch, sizeof batch);
         if (n < 0 && errno == EINTR) {
