@@ -102,15 +102,13 @@ void ChildTable::attach(const ChildReport& report)
     }
 }
 
-// Whether every record the child will write has been read: a fork-mode child's one report,
-// or a prefork child's last connection.
+// Whether every record the child will write has been read. Known only for a fork-mode
+// child (its one report). A prefork child that looks idle may have accepted, served and
+// exited with both records still in the pipe, so it never counts as reported.
 bool ChildTable::reported(pid_t pid) const
 {
     auto it = children_.find(pid);
-    if (it == children_.end()) {
-        return false;
-    }
-    return it->second.prefork ? !it->second.busy : it->second.report.has_value();
+    return it != children_.end() && !it->second.prefork && it->second.report.has_value();
 }
 
 unsigned ChildTable::from_source(const SourceKey& source) const

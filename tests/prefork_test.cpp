@@ -312,3 +312,54 @@ BOOST_AUTO_TEST_CASE(a_reload_can_switch_between_fork_and_prefork)
     expect_echo(b.get(), "prefork again");
     echod.daemon.wait_count("connection closed .* reason=eof$", 1);
 }
+
+BOOST_AUTO_TEST_CASE(thousands_of_connections_leave_no_zombie_no_descriptor_and_no_source_count)
+{
+    // max_per_source at its default (32): every connection passes through the shared
+    // per-source table, and afterwards it must hold no count for 127.0.0.1.
+    Echod echod("mode = prefork\nmin_spare_children = 4\nmax_spare_children = 8\n");
+    const pid_t master = echod.daemon.pid();
+    auto one = [&](int i) {
+        UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
+        const std::string message = std::to_string(i);
+        send_all(fd.get(), message);
+        ::shutdown(fd.get(), SHUT_WR);
+        BOOST_TEST_REQUIRE(recv_exact(fd.get(), message.size()) == message);
+        BOOST_TEST_REQUIRE(wait_closed(fd.get()));
+    };
+    for (int i = 0; i < 300; ++i) {
+        one(i);
+    }
+    echod.daemon.wait_count("connection closed .* reason=eof$", 300);
+    const std::size_t fds_after_300 = open_fd_count(master);
+    for (int i = 300; i < 3000; ++i) {
+        one(i);
+    }
+    // 16 clients at once, 100 connections each: children count and release concurrently.
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 16; ++t) {
+        clients.emplace_back([&, t] {
+            for (int i = 0; i < 100; ++i) {
+                one(10000 + t * 100 + i);
+            }
+        });
+    }
+    for (std::thread& client : clients) {
+        client.join();
+    }
+    echod.daemon.wait_count("connection closed .* reason=eof$", 4600, 60s);
+    echod.daemon.signal(SIGUSR1);
+    echod.daemon.wait_for("status active=0 served=4600 refused=0 fork_failed=0 eof=4600 ");
+    BOOST_TEST(zombie_children(master) == 0u);
+    BOOST_TEST(open_fd_count(master) == fds_after_300);
+    BOOST_TEST(wait_children(master, 4, 15s));  // the spares, surplus ones retired
+    // No count left behind: exactly max_per_source connections from 127.0.0.1 fit.
+    std::vector<UniqueFd> held;
+    for (int i = 0; i < 32; ++i) {
+        held.push_back(connect_tcp("127.0.0.1", echod.port, "127.0.0.1"));
+        expect_echo(held.back().get(), "held " + std::to_string(i));
+    }
+    UniqueFd extra = connect_tcp("127.0.0.1", echod.port, "127.0.0.1");
+    BOOST_TEST(wait_closed(extra.get(), 2s));
+    echod.daemon.wait_for("limit reached: max_per_source=32 source=127.0.0.1");
+}
