@@ -149,10 +149,10 @@ int Master::poll_timeout(Clock::time_point now) const
     if (paused_until_) {
         consider(*paused_until_);
     }
-    if (spares_short_) {
+    if (phase_ == Phase::running && spares_short_) {
         consider(now);
     }
-    if (children_.spares() > config_.max_spare_children) {
+    if (phase_ == Phase::running && children_.spares() > config_.max_spare_children) {
         consider(next_retire_);
     }
     if (phase_ != Phase::running && !killed_) {
@@ -263,7 +263,12 @@ void Master::begin_stop(bool graceful)
     if (phase_ == Phase::running) {
         service_.stopping("stopping: " + counters());
     }
-    stop_listening(listeners_);
+    // Sockets from systemd are shared with the socket unit, which keeps listening on them
+    // for the next activation: close ours, never shut them down. The spares holding them
+    // leave on the SIGUSR2 below.
+    if (!socket_activated_) {
+        stop_listening(listeners_);
+    }
     listeners_.clear();
     paused_until_.reset();
     // Prefork spares leave at once, busy prefork children after their connection; a

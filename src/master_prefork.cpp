@@ -128,6 +128,9 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
         }
         break;
     case ReportKind::accept_failed:
+        if (phase_ != Phase::running) {
+            break;  // stopping: no more spares are forked, so there is nothing to pause
+        }
         if (descriptor_limit_.strike(now)) {
             log_warning("limit reached: accept4 failed in a child (" +
                         std::string(std::strerror(report.error)) + "); forking paused");

@@ -53,20 +53,29 @@ private:
         return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0;
     }
 
+    // One connection per pass: after serving, the loop condition (max_connections, a
+    // retire request) is checked before another is taken. A listener event comes before a
+    // stop request in the same pass: EPOLLEXCLUSIVE woke only this child for it, so it
+    // serves that client before it leaves.
     void wait_and_accept()
     {
         epoll_event events[8];
         const int n = ::epoll_wait(epoll_fd_, events, 8, -1);
-        for (int i = 0; i < n && !retiring_; ++i) {
+        bool stop = false;
+        for (int i = 0; i < n; ++i) {
             if (events[i].data.fd == signal_fd_) {
-                read_stop();  // idle: any request ends the child, there is nothing to drain
-            } else {
-                accept_from(events[i].data.fd);
+                stop = true;
+            } else if (accept_from(events[i].data.fd)) {
+                return;
             }
+        }
+        if (stop) {
+            read_stop();  // idle: any request ends the child, there is nothing to drain
         }
     }
 
-    void accept_from(int listener)
+    // Returns whether a connection was taken (served or refused).
+    bool accept_from(int listener)
     {
         Endpoint peer;
         peer.length = sizeof peer.storage;
@@ -75,15 +84,15 @@ private:
         if (conn >= 0) {
             serve(conn, peer);
             ::close(conn);
-            return;
+            return true;
         }
         const int error = errno;
         if (error == EAGAIN || error == EWOULDBLOCK || accept_error_is_client_gone(error)) {
-            return;  // another child took it, or the client left
+            return false;  // another child took it, or the client left
         }
         if (error == EINVAL) {
             drop_listener(listener);  // the master stopped it (a reload or a stop)
-            return;
+            return false;
         }
         // EMFILE, ENFILE, ENOBUFS, ENOMEM: the master backs off before it forks again.
         ChildReport report = make_report(ReportKind::accept_failed);

@@ -277,6 +277,13 @@ check "echod adopted the sockets and said so" \
 check "port 7007 from the file is not used" refuses 127.0.0.1 7007
 cexec systemctl reload echod
 check "a reload keeps the socket unit's port" echoes 127.0.0.1 7 "after reload"
+# A stop must leave the socket unit's sockets listening (echod shares them, and must not
+# shut them down): the next client starts echod again.
+cexec systemctl stop echod.service
+check "after stopping the service, the socket unit still listens on port 7" \
+    test "$(cexec ss -Hltn 'sport = :7' | wc -l)" = 2
+check "the next client activates echod again and is echoed" echoes 127.0.0.1 7 "again"
+check "echod.service is active again" is_active echod.service
 cexec systemctl stop echod.socket echod.service
 cexec systemctl disable echod.socket
 cexec rm /etc/systemd/system/echod.service.d/socket-activation.conf
