@@ -472,6 +472,15 @@ bool nothing_arrives(int fd, std::chrono::milliseconds quiet)
     return ::poll(&pfd, 1, static_cast<int>(quiet.count())) == 0;
 }
 
+void echo_once(std::uint16_t port, const std::string& message)
+{
+    UniqueFd fd = connect_tcp("127.0.0.1", port);
+    send_all(fd.get(), message);
+    ::shutdown(fd.get(), SHUT_WR);
+    BOOST_TEST_REQUIRE(recv_exact(fd.get(), message.size()) == message);
+    BOOST_TEST_REQUIRE(wait_closed(fd.get()));
+}
+
 std::string echo_full_duplex(int fd, const std::string& data, std::chrono::milliseconds timeout)
 {
     const Clock::time_point deadline = Clock::now() + timeout;

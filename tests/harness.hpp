@@ -112,6 +112,9 @@ std::uint16_t free_port();
 void send_all(int fd, const std::string& data, std::chrono::milliseconds timeout = 10s);
 // Reads exactly n bytes; fails the test on EOF or timeout.
 std::string recv_exact(int fd, std::size_t n, std::chrono::milliseconds timeout = 10s);
+// One short client on 127.0.0.1:port: sends `message`, shuts down its sending side, and
+// requires exactly the message back, then the close.
+void echo_once(std::uint16_t port, const std::string& message);
 // Sends `message` and checks that exactly it comes back.
 void expect_echo(int fd, const std::string& message, std::chrono::milliseconds timeout = 10s);
 // Waits until the peer closes: true on EOF (or reset), false if data or the deadline came first.

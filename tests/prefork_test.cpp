@@ -319,14 +319,7 @@ BOOST_AUTO_TEST_CASE(thousands_of_connections_leave_no_zombie_no_descriptor_and_
     // per-source table, and afterwards it must hold no count for 127.0.0.1.
     Echod echod("mode = prefork\nmin_spare_children = 4\nmax_spare_children = 8\n");
     const pid_t master = echod.daemon.pid();
-    auto one = [&](int i) {
-        UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
-        const std::string message = std::to_string(i);
-        send_all(fd.get(), message);
-        ::shutdown(fd.get(), SHUT_WR);
-        BOOST_TEST_REQUIRE(recv_exact(fd.get(), message.size()) == message);
-        BOOST_TEST_REQUIRE(wait_closed(fd.get()));
-    };
+    auto one = [&](int i) { echo_once(echod.port, std::to_string(i)); };
     for (int i = 0; i < 300; ++i) {
         one(i);
     }

@@ -523,14 +523,7 @@ BOOST_AUTO_TEST_CASE(one_hundred_thousand_connections_leave_no_zombie_no_descrip
     // info: one log line per connection, as in production (and the event to wait for).
     Echod echod("max_per_source = 0\n");
     const pid_t master = echod.daemon.pid();
-    auto one = [&](int i) {
-        UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
-        const std::string message = std::to_string(i);
-        send_all(fd.get(), message);
-        ::shutdown(fd.get(), SHUT_WR);
-        BOOST_TEST_REQUIRE(recv_exact(fd.get(), message.size()) == message);
-        BOOST_TEST_REQUIRE(wait_closed(fd.get()));
-    };
+    auto one = [&](int i) { echo_once(echod.port, std::to_string(i)); };
     for (int i = 0; i < 1000; ++i) {
         one(i);
     }
