@@ -127,15 +127,14 @@ std::vector<pid_t> ChildTable::pids() const
     return pids;
 }
 
-std::vector<pid_t> ChildTable::spare_pids() const
+std::optional<pid_t> ChildTable::any_spare() const
 {
-    std::vector<pid_t> pids;
     for (const auto& [pid, child] : children_) {
         if (!child.busy && !child.retiring) {
-            pids.push_back(pid);
+            return pid;
         }
     }
-    return pids;
+    return std::nullopt;
 }
 
 bool LimitEpisode::strike(Clock::time_point now)

@@ -52,7 +52,7 @@ public:
     std::size_t spares() const { return spares_; }
     unsigned from_source(const SourceKey& source) const;
     std::vector<pid_t> pids() const;
-    std::vector<pid_t> spare_pids() const;
+    std::optional<pid_t> any_spare() const;
 
 private:
     // Moves `child` to a new state, keeping the counts and per-source slots in step.

@@ -148,7 +148,7 @@ std::string format_listeners(const std::vector<Listener>& listeners)
 void stop_listening(std::vector<Listener>& listeners)
 {
     for (Listener& listener : listeners) {
-        if (listener.fd) {
+        if (listener.fd && !listener.adopted) {
             ::shutdown(listener.fd.get(), SHUT_RDWR);  // accept4 now fails with EINVAL
         }
     }

@@ -16,6 +16,7 @@ struct Listener {
     std::string address;          // as configured
     std::uint16_t configured_port = 0;
     Endpoint bound;               // what the kernel gave (the real port when configured 0)
+    bool adopted = false;         // passed in by systemd, which keeps listening on it
 };
 
 // Opens the listeners `config` asks for. Listeners in `current` whose address and
@@ -26,7 +27,8 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
 
 // Stops `listeners` listening in every process that holds them (prefork children do), so
 // the port is free at once; connections still queued on them are reset, as at a close.
-// Their descriptors stay open until the vector is destroyed.
+// Sockets adopted from systemd are left listening: the socket unit shares them and keeps
+// listening for the next activation. Descriptors stay open until the vector is destroyed.
 void stop_listening(std::vector<Listener>& listeners);
 
 // "127.0.0.1:7,[::1]:7"

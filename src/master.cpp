@@ -129,13 +129,18 @@ bool Master::accepting(Clock::time_point now)
     }
     paused_until_.reset();
     if (children_.size() >= config_.max_children) {
-        if (children_limit_.strike(now)) {
-            log_notice("limit reached: max_children=" + std::to_string(config_.max_children) +
-                       "; new clients wait in the listen backlog");
-        }
+        strike_children_limit(now);
         return false;
     }
     return true;
+}
+
+void Master::strike_children_limit(Clock::time_point now)
+{
+    if (children_limit_.strike(now)) {
+        log_notice("limit reached: max_children=" + std::to_string(config_.max_children) +
+                   "; new clients wait in the listen backlog");
+    }
 }
 
 int Master::poll_timeout(Clock::time_point now) const
@@ -263,12 +268,7 @@ void Master::begin_stop(bool graceful)
     if (phase_ == Phase::running) {
         service_.stopping("stopping: " + counters());
     }
-    // Sockets from systemd are shared with the socket unit, which keeps listening on them
-    // for the next activation: close ours, never shut them down. The spares holding them
-    // leave on the SIGUSR2 below.
-    if (!socket_activated_) {
-        stop_listening(listeners_);
-    }
+    stop_listening(listeners_);  // not systemd's sockets: the spares leave on SIGUSR2 below
     listeners_.clear();
     paused_until_.reset();
     // Prefork spares leave at once, busy prefork children after their connection; a

@@ -49,6 +49,7 @@ private:
     // master.cpp: the loop, signals, reload, stop, status.
     void poll_once();
     bool accepting(Clock::time_point now);
+    void strike_children_limit(Clock::time_point now);  // logs the first strike
     int poll_timeout(Clock::time_point now) const;
     void tick(Clock::time_point now);
     void read_signals();

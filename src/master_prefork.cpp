@@ -38,9 +38,8 @@ void Master::maintain_spares(Clock::time_point now)
         return;
     }
     paused_until_.reset();
-    if (children_.busy() >= config_.max_children && children_limit_.strike(now)) {
-        log_notice("limit reached: max_children=" + std::to_string(config_.max_children) +
-                   "; new clients wait in the listen backlog");
+    if (children_.busy() >= config_.max_children) {
+        strike_children_limit(now);
     }
     const std::size_t room = config_.max_children - std::min<std::size_t>(
                                                         children_.size(), config_.max_children);
@@ -59,7 +58,7 @@ void Master::maintain_spares(Clock::time_point now)
         spawn_rate_ = 1;
     }
     if (children_.spares() > config_.max_spare_children && now >= next_retire_) {
-        retire(children_.spare_pids().front());
+        retire(*children_.any_spare());
         next_retire_ = now + retire_interval;
     }
 }
@@ -110,13 +109,15 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
 {
     const pid_t pid = report.pid;
     switch (report.kind) {
-    case ReportKind::accepted:
-        children_.begin(pid, peer_of(report), now, report.counted != 0);
+    case ReportKind::accepted: {
+        const Endpoint peer = peer_of(report);
+        children_.begin(pid, peer, now, report.counted != 0);
         if (log_enabled(LogLevel::debug)) {
-            log_debug("connection accepted peer=" + format_endpoint(peer_of(report)) +
+            log_debug("connection accepted peer=" + format_endpoint(peer) +
                       " pid=" + std::to_string(pid));
         }
         break;
+    }
     case ReportKind::refused:
         refuse(peer_of(report), now);
         break;

@@ -49,7 +49,7 @@ Listener adopt(int fd)
     if (::sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
         not_a_tcp_listener(fd, "not listening");
     }
-    Listener listener{UniqueFd(fd), {}, 0, {}};
+    Listener listener{UniqueFd(fd), {}, 0, {}, true};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(fd, listener.bound.addr(), &listener.bound.length),
               "getsockname of descriptor " + std::to_string(fd));
