@@ -145,6 +145,16 @@ define_echod() {  # LABEL KEY=VALUE...
 }
 define_echod echod-fork      mode=fork log_level=notice
 define_echod echod-fork-info mode=fork log_level=info
+# echod-fork as it runs under systemd: with NOTIFY_SOCKET set it loads libsystemd and the six
+# libraries that pulls in, and every fork copies their mappings. Nothing listens on that
+# socket; the STATUS= sends (at most one a second) fail quietly.
+define_echod echod-fork-libsystemd mode=fork log_level=notice
+CMD[echod-fork-libsystemd]="NOTIFY_SOCKET=notify.sock echod --config echod-fork-libsystemd.conf"
+start_echod-fork-libsystemd() {
+  launch echod-fork-libsystemd env NOTIFY_SOCKET="$LOG_DIR/notify.sock" "$ECHOD" \
+    --config "$LOG_DIR/echod-fork-libsystemd.conf"
+  PORT=$(wait_for_line "$LOG_DIR/echod-fork-libsystemd.err" ' ready .*port=([0-9]+)')
+}
 define_echod echod-prefork   mode=prefork max_connections_per_child=1 log_level=notice
 define_echod echod-prefork-mcpc100 mode=prefork max_connections_per_child=100 log_level=notice
 # The same, with every echod process SCHED_BATCH (what CPUSchedulingPolicy=batch in the unit
@@ -500,7 +510,9 @@ for name, num, den in [("echod-fork / ref-fork", "echod-fork", "ref-fork"),
                        ("echod-prefork-mcpc100 / best peer", "echod-prefork-mcpc100", None),
                        ("echod-prefork-mcpc100 / ref-epoll", "echod-prefork-mcpc100", "ref-epoll"),
                        ("echod-prefork-mcpc100-batch / ref-epoll", "echod-prefork-mcpc100-batch", "ref-epoll"),
-                       ("echod-fork-info / echod-fork", "echod-fork-info", "echod-fork")]:
+                       ("echod-fork-info / echod-fork", "echod-fork-info", "echod-fork"),
+                       ("echod-fork-libsystemd / ref-fork", "echod-fork-libsystemd", "ref-fork"),
+                       ("echod-fork-libsystemd / echod-fork", "echod-fork-libsystemd", "echod-fork")]:
     cells = [ratio(cps(num, c), cps(den, c) if den else best_peer(c)[0]) for c in rates]
     w(f"| {name} | " + " | ".join(fmt_ratio(r) for r in cells) + " |")
 
@@ -595,8 +607,8 @@ with open(f"{out}/cps.dat", "w") as f:
     for c in rates:
         vals = [Cell(s, "rate", c, "cps").value for s in plotted]
         f.write(f"{c} " + " ".join("?" if v is None else f"{v:.1f}" for v in vals) + "\n")
-# echod solid, reference servers dashed, Debian peers dotted; twelve distinct colours.
-colours = ["#e41a1c", "#ff7f00", "#984ea3", "#a65628", "#000000", "#777777",
+# echod solid, reference servers dashed, Debian peers dotted; thirteen distinct colours.
+colours = ["#e41a1c", "#ff7f00", "#999933", "#984ea3", "#a65628", "#000000", "#777777",
            "#377eb8", "#4daf4a", "#17becf", "#f781bf", "#bcbd22", "#1f3a93"]
 styles = []
 for i, s in enumerate(plotted):

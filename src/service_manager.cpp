@@ -3,6 +3,7 @@
 #include "log.hpp"
 #include "sys_error.hpp"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,9 +13,64 @@
 #include <cstdlib>
 
 namespace echod {
+
+// libsystemd is loaded only when systemd speaks to echod (NOTIFY_SOCKET or LISTEN_FDS set),
+// not linked: outside systemd, its mappings and those of the six libraries it pulls in
+// would be copied by every fork and torn down by every child's exit, for nothing
+// (BENCHMARKS.md, "What the libraries cost").
+struct Libsystemd {
+    decltype(&::sd_notify) notify;
+    decltype(&::sd_watchdog_enabled) watchdog_enabled;
+    decltype(&::sd_listen_fds) listen_fds;
+    decltype(&::sd_is_socket_inet) is_socket_inet;
+};
+
 namespace {
 
 constexpr std::chrono::seconds status_interval{1};
+
+constexpr const char* libsystemd_soname = "libsystemd.so.0";
+
+template <typename Function>
+void resolve(void* library, const char* name, Function& function)
+{
+    ::dlerror();
+    void* symbol = ::dlsym(library, name);
+    if (symbol == nullptr) {
+        throw std::system_error(ELIBBAD, std::generic_category(),
+                                std::string("cannot find ") + name + " in " + libsystemd_soname);
+    }
+    function = reinterpret_cast<Function>(symbol);
+}
+
+// Loads libsystemd once; `why` names the variable that asked for it. Throws
+// std::system_error naming the library and the loader's reason.
+const Libsystemd& libsystemd(const char* why)
+{
+    static const Libsystemd loaded = [why] {
+        void* library = ::dlopen(libsystemd_soname, RTLD_NOW | RTLD_LOCAL);
+        if (library == nullptr) {
+            const char* reason = ::dlerror();
+            throw std::system_error(ELIBACC, std::generic_category(),
+                                    std::string("cannot load ") + libsystemd_soname +
+                                        ", needed because " + why + " is set: " +
+                                        (reason != nullptr ? reason : "unknown error"));
+        }
+        Libsystemd functions{};
+        resolve(library, "sd_notify", functions.notify);
+        resolve(library, "sd_watchdog_enabled", functions.watchdog_enabled);
+        resolve(library, "sd_listen_fds", functions.listen_fds);
+        resolve(library, "sd_is_socket_inet", functions.is_socket_inet);
+        return functions;  // never unloaded
+    }();
+    return loaded;
+}
+
+bool set(const char* variable)
+{
+    const char* value = std::getenv(variable);
+    return value != nullptr && *value != '\0';
+}
 
 std::string monotonic_usec()
 {
@@ -31,9 +87,9 @@ std::string monotonic_usec()
                                 " is not a listening TCP socket (" + why + ")");
 }
 
-Listener adopt(int fd)
+Listener adopt(const Libsystemd& systemd, int fd)
 {
-    const int inet = ::sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0);
+    const int inet = systemd.is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, -1, 0);
     if (inet < 0) {
         not_a_tcp_listener(fd, std::system_category().message(-inet));
     }
@@ -46,7 +102,7 @@ Listener adopt(int fd)
         protocol != IPPROTO_TCP) {
         not_a_tcp_listener(fd, "protocol is not TCP");
     }
-    if (::sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
+    if (systemd.is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
         not_a_tcp_listener(fd, "not listening");
     }
     Listener listener{UniqueFd(fd), {}, 0, {}, true};
@@ -64,10 +120,13 @@ Listener adopt(int fd)
 
 ServiceManager::ServiceManager()
 {
-    const char* socket = std::getenv("NOTIFY_SOCKET");
-    notify_ = socket != nullptr && *socket != '\0';
+    notify_ = set("NOTIFY_SOCKET");
+    if (!notify_) {
+        return;
+    }
+    systemd_ = &libsystemd("NOTIFY_SOCKET");
     std::uint64_t usec = 0;
-    if (notify_ && ::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+    if (systemd_->watchdog_enabled(0, &usec) > 0 && usec > 0) {
         // Ping at half the timeout, as sd_watchdog_enabled(3) advises.
         watchdog_ = std::chrono::microseconds(usec / 2);
     }
@@ -129,7 +188,7 @@ void ServiceManager::send(const std::string& message)
     if (!notify_) {
         return;
     }
-    const int result = ::sd_notify(0, message.c_str());
+    const int result = systemd_->notify(0, message.c_str());
     if (result < 0) {
         log_debug("sd_notify failed: " + std::system_category().message(-result));
     }
@@ -137,13 +196,19 @@ void ServiceManager::send(const std::string& message)
 
 std::vector<Listener> adopt_listeners()
 {
-    const int count = ::sd_listen_fds(1);
+    if (!set("LISTEN_FDS")) {
+        ::unsetenv("LISTEN_PID");
+        ::unsetenv("LISTEN_FDNAMES");
+        return {};
+    }
+    const Libsystemd& systemd = libsystemd("LISTEN_FDS");
+    const int count = systemd.listen_fds(1);
     if (count < 0) {
         throw_sys_error("socket activation: sd_listen_fds", -count);
     }
     std::vector<Listener> listeners;
     for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count; ++fd) {
-        listeners.push_back(adopt(fd));
+        listeners.push_back(adopt(systemd, fd));
     }
     return listeners;
 }

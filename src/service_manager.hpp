@@ -1,7 +1,8 @@
 // The master's line to systemd, and the only user of libsystemd: readiness, reload and stop
 // notifications, STATUS= counters, watchdog keep-alives, and the sockets of socket
-// activation. Outside systemd (no NOTIFY_SOCKET, no LISTEN_FDS) every call does nothing.
-// Children never call any of it.
+// activation. libsystemd is loaded (dlopen) the first time NOTIFY_SOCKET or LISTEN_FDS asks
+// for it; outside systemd it is never loaded and every call does nothing. Children never
+// call any of it.
 #pragma once
 
 #include "child_table.hpp"
@@ -14,9 +15,12 @@
 
 namespace echod {
 
+struct Libsystemd;  // the functions of libsystemd echod uses
+
 class ServiceManager {
 public:
-    // Reads NOTIFY_SOCKET and WATCHDOG_USEC once.
+    // Reads NOTIFY_SOCKET and WATCHDOG_USEC once, and loads libsystemd if NOTIFY_SOCKET is
+    // set. Throws std::system_error if it cannot be loaded.
     ServiceManager();
 
     void ready(const std::string& status);
@@ -49,6 +53,7 @@ private:
     void send(const std::string& message);
 
     bool notify_ = false;
+    const Libsystemd* systemd_ = nullptr;  // loaded when notify_
     std::optional<std::chrono::microseconds> watchdog_;  // the ping interval
     Clock::time_point next_ping_{};
     bool status_pending_ = false;
@@ -58,8 +63,9 @@ private:
 
 // The sockets systemd passed (LISTEN_FDS), in order, each checked to be a listening TCP
 // socket (IPv4 or IPv6) and made non-blocking. Empty when none were passed. The LISTEN_*
-// variables are removed from the environment. Throws std::system_error naming the first
-// descriptor that is not a listening TCP socket.
+// variables are removed from the environment. Loads libsystemd if LISTEN_FDS is set. Throws
+// std::system_error if it cannot be loaded, or naming the first descriptor that is not a
+// listening TCP socket.
 std::vector<Listener> adopt_listeners();
 
 }  // namespace echod

@@ -17,6 +17,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 using namespace echod;
@@ -148,6 +149,18 @@ void all_from(const std::vector<Notification>& received, pid_t master)
     }
 }
 
+// True if a line of /proc/PID/maps names `library`.
+bool maps_library(pid_t pid, const std::string& library)
+{
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    for (std::string line; std::getline(maps, line);) {
+        if (line.find(library) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(ready_comes_once_listening_and_stopping_at_sigterm)
@@ -160,6 +173,7 @@ BOOST_AUTO_TEST_CASE(ready_comes_once_listening_and_stopping_at_sigterm)
     Daemon daemon({"--config", config}, {}, {{"NOTIFY_SOCKET", notify.path()}});
 
     const Notification ready = notify.wait_for("READY=1");
+    BOOST_TEST(maps_library(daemon.pid(), "/libsystemd.so.0"));  // loaded for NOTIFY_SOCKET
     // No wait for the log line: READY=1 alone must mean that the port accepts.
     UniqueFd first = connect_tcp("127.0.0.1", port);
     expect_echo(first.get(), "ready means listening");
@@ -321,6 +335,7 @@ BOOST_AUTO_TEST_CASE(socket_activation_adopts_the_passed_listener_and_ignores_th
                             " port=" + std::to_string(port) + " backlog=socket-unit ") == 1u);
     expect_echo(first.get(), "the first client, queued before echod started");
     BOOST_TEST(connection_refused("127.0.0.1", config_port));
+    BOOST_TEST(maps_library(daemon.pid(), "/libsystemd.so.0"));  // loaded for LISTEN_FDS
 
     // A reload applies the other keys and keeps the adopted socket.
     dir.write("echod.conf", "address = 127.0.0.1\nport = " + std::to_string(config_port) +
@@ -375,6 +390,67 @@ BOOST_AUTO_TEST_CASE(socket_activation_refuses_a_socket_that_is_not_a_tcp_listen
     BOOST_TEST(unix_stream.wait_exit() == 71);
     BOOST_TEST(unix_stream.count("descriptor 3 is not a listening TCP socket") == 1u,
                unix_stream.log());
+}
+
+BOOST_AUTO_TEST_CASE(outside_systemd_libsystemd_is_not_loaded)
+{
+    // Neither NOTIFY_SOCKET nor LISTEN_FDS: libsystemd and the libraries it pulls in stay
+    // out of the master, so no fork copies their mappings.
+    Echod echod("");
+    echo_once(echod.port, "served without libsystemd");
+    BOOST_TEST(!maps_library(echod.daemon.pid(), "/libsystemd.so"));
+    BOOST_TEST(!maps_library(echod.daemon.pid(), "/libgcrypt.so"));
+    echod.daemon.signal(SIGTERM);
+    BOOST_TEST(echod.daemon.wait_exit() == 0);
+}
+
+namespace {
+
+// Runs the rest of the command line in a mount namespace of its own in which libsystemd.so.0
+// is /dev/null: the loader finds the file and cannot load it.
+std::vector<std::string> without_libsystemd(std::vector<std::string> then = {})
+{
+    std::vector<std::string> wrapper{
+        "unshare", "--mount", "--propagation", "private", "sh", "-c",
+        "lib=$(ldconfig -p | sed -n 's/^[[:space:]]*libsystemd\\.so\\.0 .*=> //p' | head -n1)"
+        " && [ -n \"$lib\" ] && mount --bind /dev/null \"$(realpath \"$lib\")\""
+        " && exec \"$0\" \"$@\""};
+    wrapper.insert(wrapper.end(), then.begin(), then.end());
+    return wrapper;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_libsystemd_that_cannot_be_loaded_fails_the_start_only_where_it_is_needed,
+                     *boost::unit_test::precondition(RunningAsRoot()))
+{
+    TempDir dir;
+    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = 0\n");
+
+    Daemon plain({"--config", config}, without_libsystemd());
+    echo_once(plain.wait_ready(), "no libsystemd needed outside systemd");
+    plain.signal(SIGTERM);
+    BOOST_TEST(plain.wait_exit() == 0);
+
+    NotifySocket notify;
+    Daemon notified({"--config", config}, without_libsystemd(),
+                    {{"NOTIFY_SOCKET", notify.path()}});
+    BOOST_TEST(notified.wait_exit() == 71);
+    BOOST_TEST(notified.count("error: cannot start: cannot load libsystemd\\.so\\.0, needed "
+                              "because NOTIFY_SOCKET is set: .*file too short") == 1u,
+               notified.log());
+
+    const std::uint16_t port = free_port();
+    Daemon activated({"--config", config},
+                     without_libsystemd(socket_activate({"--listen=127.0.0.1:" +
+                                                         std::to_string(port)})));
+    activated.wait_for("Listening on 127.0.0.1:" + std::to_string(port));
+    UniqueFd client = connect_tcp("127.0.0.1", port);
+    BOOST_TEST(activated.wait_exit() == 71);
+    BOOST_TEST(activated.count("error: cannot start: cannot load libsystemd\\.so\\.0, needed "
+                               "because LISTEN_FDS is set") == 1u,
+               activated.log());
+    BOOST_TEST(wait_closed(client.get()));
 }
 
 BOOST_AUTO_TEST_CASE(reload_request_returns_once_the_new_settings_are_live)

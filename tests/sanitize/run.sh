@@ -8,7 +8,7 @@ set -euo pipefail
 source_dir=$1 build_dir=$2
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS="$flags" \
-    -DECHOD_EXTRA_TESTS=OFF >/dev/null
+    -DECHOD_EXTRA_TESTS=OFF -DECHOD_STATIC_CXX_RUNTIME=OFF >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 ctest --test-dir "$build_dir" -E systemd_container_test --output-on-failure
