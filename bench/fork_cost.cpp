@@ -1,6 +1,6 @@
-// What fork + _exit + waitpid costs a process, with and without the libraries echod links
-// (built twice: fork_cost_plain, and fork_cost_echod_libs with Boost.Log and libsystemd
-// loaded and used once). The difference is what those libraries add to every connection
+// What fork + _exit + waitpid costs a process, with and without the libraries echod used to
+// link (built twice: fork_cost_plain, and fork_cost_echod_libs with Boost.Log and libsystemd
+// loaded and used once; echod now loads libsystemd only under systemd). The difference is what those libraries add to every connection
 // of a fork server: each mapping is copied by fork and torn down by the child's exit.
 //
 //   fork_cost [ROUNDS]   (default 5000)

@@ -1,6 +1,7 @@
 // Linked into ref_fork_server_echod_libs: the reference fork server with the libraries echod
-// links (Boost.Log, Boost.Program_options, libsystemd and what libsystemd needs) loaded and
-// used once at start, and nothing else changed. Comparing it with ref_fork_server measures
+// used to link (Boost.Log, Boost.Program_options, the shared C++ runtime, libsystemd and
+// what libsystemd needs; echod now loads libsystemd only under systemd) loaded and used
+// once at start, and nothing else changed. Comparing it with ref_fork_server measures
 // what those libraries cost a fork server per connection (BENCHMARKS.md).
 #include <boost/log/trivial.hpp>
 #include <boost/program_options/options_description.hpp>

@@ -42,6 +42,17 @@ public:
     void retire(pid_t pid);
     // Removes the child and releases its per-source slot.
     std::optional<Child> take(pid_t pid);
+    // Calls `count(source)` for each fork-mode child not counted in SourceSlots yet, and
+    // marks it counted where that returns true (after a reload from fork to prefork mode).
+    template <typename Count>
+    void count_fork_children(Count count)
+    {
+        for (auto& [pid, child] : children_) {
+            if (!child.prefork && !child.counted && count(child.source)) {
+                child.counted = true;
+            }
+        }
+    }
     const Child* find(pid_t pid) const;
     void attach(const ChildReport& report);
     bool reported(pid_t pid) const;

@@ -4,6 +4,7 @@
 #include "reload_request.hpp"
 #include "sys_error.hpp"
 
+#include <climits>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -244,6 +245,13 @@ bool Master::reload()
         }
         config_ = std::move(next);
         reload_failed_ = false;
+        if (config_.mode == Mode::prefork) {
+            // Prefork children check max_per_source in the shared table: connections that
+            // fork-mode children still serve go in there too, and come out at their reap.
+            children_.count_fork_children([this](const SourceKey& source) {
+                return source_slots_.try_add(source, UINT_MAX) == SourceSlots::Outcome::counted;
+            });
+        }
         retire_prefork_children();
         spawn_rate_ = config_.min_spare_children;  // replace them all at once
     } catch (const std::exception& e) {

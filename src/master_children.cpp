@@ -158,6 +158,7 @@ void Master::reap_children()
             if (child->prefork) {
                 log_prefork_exit(pid, *child, status);
             } else {
+                release_source(*child);  // counted only after a reload to prefork mode
                 log_closed(pid, *child, status);
             }
         }

@@ -7,6 +7,7 @@
 #include "address.hpp"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace echod {
@@ -29,8 +30,19 @@ public:
     // A counted connection from `source` ended.
     void remove(const SourceKey& source);
 
+    // How many slots hold `source` (0 or 1, unless insertion raced). For tests.
+    std::size_t slots_holding(const SourceKey& source) const;
+    // The slot the probe chain of `source` starts at. For tests: sources with the same home
+    // share one chain.
+    static std::size_t home(const SourceKey& source);
+
 private:
-    std::atomic<std::uint64_t>* slots_;
+    struct Shared;  // the insertion lock and the slots, in one MAP_SHARED mapping
+    struct Probe;
+    Probe probe(std::uint64_t h, std::uint64_t tag) const;
+    Outcome insert(std::uint64_t h, std::uint64_t tag, unsigned limit);
+
+    Shared* shared_;
 };
 
 }  // namespace echod

@@ -313,6 +313,27 @@ BOOST_AUTO_TEST_CASE(a_reload_can_switch_between_fork_and_prefork)
     echod.daemon.wait_count("connection closed .* reason=eof$", 1);
 }
 
+BOOST_AUTO_TEST_CASE(after_a_reload_to_prefork_fork_mode_connections_count_against_max_per_source)
+{
+    const std::string here = "address = 127.0.0.1\nport = 0\nmax_per_source = 1\n";
+    Echod echod(here + "mode = fork\n");
+    UniqueFd a = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
+    expect_echo(a.get(), "served in fork mode");
+    echod.reload(here + "mode = prefork\nmin_spare_children = 2\n");
+    echod.daemon.wait_for("reloaded .* mode=prefork ");
+    // The fork-mode child still serves 127.0.0.2, so a second client from there is refused
+    // by the prefork child that accepts it.
+    UniqueFd b = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
+    BOOST_TEST(wait_closed(b.get(), 2s));
+    echod.daemon.wait_for("limit reached: max_per_source=1 source=127.0.0.2");
+    expect_echo(a.get(), "still served");
+    // Its end gives the count back.
+    a.reset();
+    echod.daemon.wait_for("connection closed peer=127.0.0.2:\\d+ .* reason=eof");
+    UniqueFd c = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
+    expect_echo(c.get(), "served in prefork mode");
+}
+
 BOOST_AUTO_TEST_CASE(thousands_of_connections_leave_no_zombie_no_descriptor_and_no_source_count)
 {
     // max_per_source at its default (32): every connection passes through the shared
