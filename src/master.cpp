@@ -248,8 +248,11 @@ bool Master::reload()
         if (config_.mode == Mode::prefork) {
             // Prefork children check max_per_source in the shared table: connections that
             // fork-mode children still serve go in there too, and come out at their reap.
+            // (Without waiting for the insertion lock: a child stopped while holding it must
+            // not stop the master. Such a connection stays uncounted.)
             children_.count_fork_children([this](const SourceKey& source) {
-                return source_slots_.try_add(source, UINT_MAX) == SourceSlots::Outcome::counted;
+                return source_slots_.try_add(source, UINT_MAX, std::chrono::milliseconds(0)) ==
+                       SourceSlots::Outcome::counted;
             });
         }
         retire_prefork_children();

@@ -9,15 +9,17 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace echod {
 
-// libsystemd is loaded only when systemd speaks to echod (NOTIFY_SOCKET or LISTEN_FDS set),
-// not linked: outside systemd, its mappings and those of the six libraries it pulls in
-// would be copied by every fork and torn down by every child's exit, for nothing
-// (BENCHMARKS.md, "What the libraries cost").
+// libsystemd is loaded only when systemd speaks to echod (NOTIFY_SOCKET set, or LISTEN_PID
+// naming this process), not linked: outside systemd, its mappings and those of the six
+// libraries it pulls in would be copied by every fork and torn down by every child's exit,
+// for nothing (BENCHMARKS.md, "What the libraries cost").
 struct Libsystemd {
     decltype(&::sd_notify) notify;
     decltype(&::sd_watchdog_enabled) watchdog_enabled;
@@ -37,8 +39,10 @@ void resolve(void* library, const char* name, Function& function)
     ::dlerror();
     void* symbol = ::dlsym(library, name);
     if (symbol == nullptr) {
+        const char* reason = ::dlerror();
         throw std::system_error(ELIBBAD, std::generic_category(),
-                                std::string("cannot find ") + name + " in " + libsystemd_soname);
+                                std::string("cannot find ") + name + " in " + libsystemd_soname +
+                                    ": " + (reason != nullptr ? reason : "no such symbol"));
     }
     function = reinterpret_cast<Function>(symbol);
 }
@@ -70,6 +74,22 @@ bool set(const char* variable)
 {
     const char* value = std::getenv(variable);
     return value != nullptr && *value != '\0';
+}
+
+// Whether socket activation may be meant for this process: LISTEN_PID is set and is not
+// another process's pid (one left over from a parent). sd_listen_fds decides the rest,
+// including a LISTEN_PID or LISTEN_FDS that does not parse.
+bool passed_to_this_process()
+{
+    const char* pid = std::getenv("LISTEN_PID");
+    if (pid == nullptr) {
+        return false;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long value = std::strtoull(pid, &end, 10);
+    const bool number = errno == 0 && end != pid && *end == '\0';
+    return !number || value == static_cast<unsigned long long>(::getpid());
 }
 
 std::string monotonic_usec()
@@ -196,12 +216,14 @@ void ServiceManager::send(const std::string& message)
 
 std::vector<Listener> adopt_listeners()
 {
-    if (!set("LISTEN_FDS")) {
+    if (!passed_to_this_process()) {
+        // What sd_listen_fds(1) does then, without loading libsystemd.
         ::unsetenv("LISTEN_PID");
+        ::unsetenv("LISTEN_FDS");
         ::unsetenv("LISTEN_FDNAMES");
         return {};
     }
-    const Libsystemd& systemd = libsystemd("LISTEN_FDS");
+    const Libsystemd& systemd = libsystemd("LISTEN_PID");
     const int count = systemd.listen_fds(1);
     if (count < 0) {
         throw_sys_error("socket activation: sd_listen_fds", -count);

@@ -1,8 +1,8 @@
 // The master's line to systemd, and the only user of libsystemd: readiness, reload and stop
 // notifications, STATUS= counters, watchdog keep-alives, and the sockets of socket
-// activation. libsystemd is loaded (dlopen) the first time NOTIFY_SOCKET or LISTEN_FDS asks
-// for it; outside systemd it is never loaded and every call does nothing. Children never
-// call any of it.
+// activation. libsystemd is loaded (dlopen) the first time it is needed: NOTIFY_SOCKET is
+// set, or LISTEN_PID names this process. Outside systemd it is never loaded and every call
+// does nothing. Children never call any of it.
 #pragma once
 
 #include "child_table.hpp"
@@ -63,9 +63,9 @@ private:
 
 // The sockets systemd passed (LISTEN_FDS), in order, each checked to be a listening TCP
 // socket (IPv4 or IPv6) and made non-blocking. Empty when none were passed. The LISTEN_*
-// variables are removed from the environment. Loads libsystemd if LISTEN_FDS is set. Throws
-// std::system_error if it cannot be loaded, or naming the first descriptor that is not a
-// listening TCP socket.
+// variables are removed from the environment. Loads libsystemd if LISTEN_PID is set and is
+// not another process's pid. Throws std::system_error if it cannot be loaded, or naming the
+// first descriptor that is not a listening TCP socket.
 std::vector<Listener> adopt_listeners();
 
 }  // namespace echod

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include <cerrno>
 
@@ -37,19 +38,31 @@ std::uint64_t tag_for(std::uint64_t h) { return (h >> 24) | 1; }
 
 // The insertion lock: process-shared, and robust, so that a prefork child killed while it
 // holds it (SIGKILL between two instructions) does not lock out every new source. Nothing
-// needs repair then: the table changes only by single compare-and-swaps. Should locking
-// fail for any other reason, the insert goes ahead without the lock: the race above is
-// possible again, but nothing waits forever.
+// needs repair then: the table changes only by single compare-and-swaps. A holder that is
+// stopped (SIGSTOP, a debugger) is waited for `wait` at most; then, as for any other
+// failure to lock, the connection goes uncounted, as when the table is full.
 class InsertLock {
 public:
-    explicit InsertLock(pthread_mutex_t& mutex) : mutex_(mutex)
+    InsertLock(pthread_mutex_t& mutex, std::chrono::milliseconds wait) : mutex_(mutex)
     {
-        const int result = ::pthread_mutex_lock(&mutex_);
+        int result = 0;
+        if (wait.count() == 0) {
+            result = ::pthread_mutex_trylock(&mutex_);
+        } else {
+            timespec deadline{};
+            ::clock_gettime(CLOCK_MONOTONIC, &deadline);
+            const long long nanoseconds =
+                deadline.tv_nsec + static_cast<long long>(wait.count()) * 1000000LL;
+            deadline.tv_sec += static_cast<time_t>(nanoseconds / 1000000000LL);
+            deadline.tv_nsec = static_cast<long>(nanoseconds % 1000000000LL);
+            result = ::pthread_mutex_clocklock(&mutex_, CLOCK_MONOTONIC, &deadline);
+        }
         if (result == EOWNERDEAD) {
             ::pthread_mutex_consistent(&mutex_);
         }
         locked_ = result == 0 || result == EOWNERDEAD;
     }
+    bool locked() const { return locked_; }
     ~InsertLock()
     {
         if (locked_) {
@@ -135,14 +148,15 @@ SourceSlots::Probe SourceSlots::probe(std::uint64_t h, std::uint64_t tag) const
     return result;
 }
 
-SourceSlots::Outcome SourceSlots::try_add(const SourceKey& source, unsigned limit)
+SourceSlots::Outcome SourceSlots::try_add(const SourceKey& source, unsigned limit,
+                                          std::chrono::milliseconds wait)
 {
     const std::uint64_t h = hash(source);
     const std::uint64_t tag = tag_for(h);
     for (int attempt = 0; attempt < cas_attempts; ++attempt) {
         Probe found = probe(h, tag);
         if (found.found == nullptr) {
-            return insert(h, tag, limit);
+            return insert(h, tag, limit, wait);
         }
         if (count_of(found.found_word) >= limit) {
             return Outcome::refused;
@@ -155,9 +169,13 @@ SourceSlots::Outcome SourceSlots::try_add(const SourceKey& source, unsigned limi
     return Outcome::uncounted;
 }
 
-SourceSlots::Outcome SourceSlots::insert(std::uint64_t h, std::uint64_t tag, unsigned limit)
+SourceSlots::Outcome SourceSlots::insert(std::uint64_t h, std::uint64_t tag, unsigned limit,
+                                        std::chrono::milliseconds wait)
 {
-    InsertLock lock(shared_->insert_lock);
+    InsertLock lock(shared_->insert_lock, wait);
+    if (!lock.locked()) {
+        return Outcome::uncounted;
+    }
     for (int attempt = 0; attempt < cas_attempts; ++attempt) {
         Probe found = probe(h, tag);
         if (found.found != nullptr) {  // inserted by the process that held the lock before

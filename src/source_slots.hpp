@@ -7,6 +7,7 @@
 #include "address.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -25,8 +26,11 @@ public:
 
     // Counts one more connection from `source` unless it already has `limit`. `uncounted`
     // when the table cannot place it (never in practice: it is 4 times max_children's
-    // largest value); the connection is then served without a per-source limit.
-    Outcome try_add(const SourceKey& source, unsigned limit);
+    // largest value), or when a new source needs the insertion lock and another process
+    // holds it for longer than `wait` (stopped while it held it); the connection is then
+    // served without a per-source limit. The master, which must never block, passes 0.
+    Outcome try_add(const SourceKey& source, unsigned limit,
+                    std::chrono::milliseconds wait = std::chrono::milliseconds(100));
     // A counted connection from `source` ended.
     void remove(const SourceKey& source);
 
@@ -40,7 +44,8 @@ private:
     struct Shared;  // the insertion lock and the slots, in one MAP_SHARED mapping
     struct Probe;
     Probe probe(std::uint64_t h, std::uint64_t tag) const;
-    Outcome insert(std::uint64_t h, std::uint64_t tag, unsigned limit);
+    Outcome insert(std::uint64_t h, std::uint64_t tag, unsigned limit,
+                   std::chrono::milliseconds wait);
 
     Shared* shared_;
 };

@@ -324,7 +324,7 @@ BOOST_AUTO_TEST_CASE(after_a_reload_to_prefork_fork_mode_connections_count_again
     // The fork-mode child still serves 127.0.0.2, so a second client from there is refused
     // by the prefork child that accepts it.
     UniqueFd b = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
-    BOOST_TEST(wait_closed(b.get(), 2s));
+    BOOST_TEST(wait_closed(b.get()));
     echod.daemon.wait_for("limit reached: max_per_source=1 source=127.0.0.2");
     expect_echo(a.get(), "still served");
     // Its end gives the count back.

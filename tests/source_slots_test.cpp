@@ -156,20 +156,20 @@ BOOST_AUTO_TEST_CASE(a_process_killed_while_inserting_does_not_lock_out_new_sour
 {
     // The insert lock is robust: a holder that dies leaves it to the next process. A child
     // inserts new sources without pause (each insert takes the lock) and is killed at some
-    // moment; then a new source must still be counted, within 10 s (checked in a process of
-    // its own, so that a lock left held fails the test instead of hanging it).
+    // moment, 50 times; then a new source must still be counted, within 10 s (checked in a
+    // process of its own, so that a lock left held fails the test instead of hanging it).
     SourceSlots slots;
-    for (std::uint32_t round = 0; round < 20; ++round) {
+    for (std::uint32_t round = 0; round < 50; ++round) {
         const pid_t inserter = ::fork();
         BOOST_TEST_REQUIRE(inserter >= 0);
         if (inserter == 0) {
             for (std::uint32_t i = 0;; ++i) {
-                const SourceKey key = ipv4_key(0x0c000000u + (round << 20) + (i & 0xfffffu));
+                const SourceKey key = ipv4_key(0x40000000u + (round << 20) + (i & 0xfffffu));
                 slots.try_add(key, 1);
                 slots.remove(key);
             }
         }
-        ::usleep(1000 + round * 500);
+        ::usleep(1000 + (round % 10) * 300);
         ::kill(inserter, SIGKILL);
         int status = 0;
         BOOST_TEST_REQUIRE(::waitpid(inserter, &status, 0) == inserter);
@@ -184,4 +184,53 @@ BOOST_AUTO_TEST_CASE(a_process_killed_while_inserting_does_not_lock_out_new_sour
         BOOST_TEST_REQUIRE(::waitpid(checker, &status, 0) == checker);
         BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "round " << round);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_process_stopped_while_inserting_holds_up_new_sources_for_the_wait_at_most)
+{
+    // As above, but the inserter is stopped (SIGSTOP), not killed: a lock it holds stays
+    // held. A new source then waits 100 ms at most and goes uncounted; with no wait (the
+    // master's call) it does not wait at all.
+    SourceSlots slots;
+    int held = 0;
+    for (std::uint32_t round = 0; round < 50; ++round) {
+        const pid_t inserter = ::fork();
+        BOOST_TEST_REQUIRE(inserter >= 0);
+        if (inserter == 0) {
+            for (std::uint32_t i = 0;; ++i) {
+                const SourceKey key = ipv4_key(0x80000000u + (round << 20) + (i & 0xfffffu));
+                slots.try_add(key, 1);
+                slots.remove(key);
+            }
+        }
+        ::usleep(1000 + (round % 10) * 300);
+        ::kill(inserter, SIGSTOP);
+        int status = 0;
+        BOOST_TEST_REQUIRE(::waitpid(inserter, &status, WUNTRACED) == inserter);
+
+        const pid_t checker = ::fork();
+        BOOST_TEST_REQUIRE(checker >= 0);
+        if (checker == 0) {
+            ::alarm(10);
+            const SourceKey fresh = ipv4_key(0x0e000000u + round);
+            const auto start = std::chrono::steady_clock::now();
+            const Outcome waited = slots.try_add(fresh, 1);
+            const auto waited_for = std::chrono::steady_clock::now() - start;
+            const SourceKey other = ipv4_key(0x0f000000u + round);
+            const Outcome at_once = slots.try_add(other, 1, std::chrono::milliseconds(0));
+            const auto both = std::chrono::steady_clock::now() - start;
+            const bool in_time = waited_for < std::chrono::seconds(1) &&
+                                 both - waited_for < std::chrono::milliseconds(50);
+            if (!in_time || waited == Outcome::refused || at_once == Outcome::refused) {
+                ::_exit(1);
+            }
+            ::_exit(waited == Outcome::uncounted ? 2 : 0);  // 2: the lock was held
+        }
+        BOOST_TEST_REQUIRE(::waitpid(checker, &status, 0) == checker);
+        BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) != 1), "round " << round);
+        held += WIFEXITED(status) && WEXITSTATUS(status) == 2 ? 1 : 0;
+        ::kill(inserter, SIGKILL);
+        BOOST_TEST_REQUIRE(::waitpid(inserter, &status, 0) == inserter);
+    }
+    BOOST_TEST_MESSAGE("the inserter was stopped holding the lock in " << held << " of 50 rounds");
 }
