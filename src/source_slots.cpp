@@ -62,7 +62,6 @@ public:
         }
         locked_ = result == 0 || result == EOWNERDEAD;
     }
-    bool locked() const { return locked_; }
     ~InsertLock()
     {
         if (locked_) {
@@ -71,6 +70,8 @@ public:
     }
     InsertLock(const InsertLock&) = delete;
     InsertLock& operator=(const InsertLock&) = delete;
+
+    bool locked() const { return locked_; }
 
 private:
     pthread_mutex_t& mutex_;

@@ -152,6 +152,27 @@ BOOST_AUTO_TEST_CASE(processes_counting_colliding_sources_at_once_never_exceed_t
     ::munmap(memory, sizeof(Shared));
 }
 
+namespace {
+
+// Forks a process that inserts new sources (`first`, `first` + 1, ...) without pause, each
+// insert taking the lock, and returns after 1-3.7 ms (by `round`) with it still running.
+pid_t start_inserter(SourceSlots& slots, std::uint32_t first, std::uint32_t round)
+{
+    const pid_t inserter = ::fork();
+    BOOST_TEST_REQUIRE(inserter >= 0);
+    if (inserter == 0) {
+        for (std::uint32_t i = 0;; ++i) {
+            const SourceKey key = ipv4_key(first + (i & 0xfffffu));
+            slots.try_add(key, 1);
+            slots.remove(key);
+        }
+    }
+    ::usleep(1000 + (round % 10) * 300);
+    return inserter;
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(a_process_killed_while_inserting_does_not_lock_out_new_sources)
 {
     // The insert lock is robust: a holder that dies leaves it to the next process. A child
@@ -160,16 +181,7 @@ BOOST_AUTO_TEST_CASE(a_process_killed_while_inserting_does_not_lock_out_new_sour
     // process of its own, so that a lock left held fails the test instead of hanging it).
     SourceSlots slots;
     for (std::uint32_t round = 0; round < 50; ++round) {
-        const pid_t inserter = ::fork();
-        BOOST_TEST_REQUIRE(inserter >= 0);
-        if (inserter == 0) {
-            for (std::uint32_t i = 0;; ++i) {
-                const SourceKey key = ipv4_key(0x40000000u + (round << 20) + (i & 0xfffffu));
-                slots.try_add(key, 1);
-                slots.remove(key);
-            }
-        }
-        ::usleep(1000 + (round % 10) * 300);
+        const pid_t inserter = start_inserter(slots, 0x40000000u + (round << 20), round);
         ::kill(inserter, SIGKILL);
         int status = 0;
         BOOST_TEST_REQUIRE(::waitpid(inserter, &status, 0) == inserter);
@@ -194,16 +206,7 @@ BOOST_AUTO_TEST_CASE(a_process_stopped_while_inserting_holds_up_new_sources_for_
     SourceSlots slots;
     int held = 0;
     for (std::uint32_t round = 0; round < 50; ++round) {
-        const pid_t inserter = ::fork();
-        BOOST_TEST_REQUIRE(inserter >= 0);
-        if (inserter == 0) {
-            for (std::uint32_t i = 0;; ++i) {
-                const SourceKey key = ipv4_key(0x80000000u + (round << 20) + (i & 0xfffffu));
-                slots.try_add(key, 1);
-                slots.remove(key);
-            }
-        }
-        ::usleep(1000 + (round % 10) * 300);
+        const pid_t inserter = start_inserter(slots, 0x80000000u + (round << 20), round);
         ::kill(inserter, SIGSTOP);
         int status = 0;
         BOOST_TEST_REQUIRE(::waitpid(inserter, &status, WUNTRACED) == inserter);

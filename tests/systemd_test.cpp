@@ -338,7 +338,7 @@ BOOST_AUTO_TEST_CASE(socket_activation_adopts_the_passed_listener_and_ignores_th
                             " port=" + std::to_string(port) + " backlog=socket-unit ") == 1u);
     expect_echo(first.get(), "the first client, queued before echod started");
     BOOST_TEST(connection_refused("127.0.0.1", config_port));
-    BOOST_TEST(maps_library(daemon.pid(), "/libsystemd.so.0"));  // loaded for LISTEN_FDS
+    BOOST_TEST(maps_library(daemon.pid(), "/libsystemd.so.0"));  // loaded for the sockets
 
     // A reload applies the other keys and keeps the adopted socket.
     dir.write("echod.conf", "address = 127.0.0.1\nport = " + std::to_string(config_port) +
