@@ -155,10 +155,10 @@ void Master::reap_children()
             drain_reports();
         }
         if (auto child = children_.take(pid)) {
+            release_source(*child);  // a connection still counted in SourceSlots ends here
             if (child->prefork) {
                 log_prefork_exit(pid, *child, status);
             } else {
-                release_source(*child);  // counted only after a reload to prefork mode
                 log_closed(pid, *child, status);
             }
         }

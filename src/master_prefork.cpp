@@ -153,7 +153,6 @@ void Master::release_source(const Child& child)
 void Master::log_prefork_exit(pid_t pid, const Child& child, int status)
 {
     if (child.busy) {
-        release_source(child);
         log_closed(pid, child, status);
     } else if (WIFSIGNALED(status)) {
         log_warning("spare child exited pid=" + std::to_string(pid) +

@@ -4,6 +4,8 @@
 #define BOOST_TEST_MODULE source_slots
 #include "source_slots.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -22,14 +24,15 @@ using Outcome = SourceSlots::Outcome;
 
 namespace {
 
+// The key echod makes for a client at `address` (host byte order).
 SourceKey ipv4_key(std::uint32_t address)
 {
-    SourceKey key;
-    key.bytes[0] = 4;
-    for (int i = 0; i < 4; ++i) {
-        key.bytes[1 + i] = static_cast<std::uint8_t>(address >> (24 - 8 * i));
-    }
-    return key;
+    echod::Endpoint peer;
+    auto* in = reinterpret_cast<sockaddr_in*>(&peer.storage);
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = htonl(address);
+    peer.length = sizeof *in;
+    return echod::source_key(peer);
 }
 
 // `n` IPv4 sources (10.0.0.0/8) whose probe chains all start at the same slot.
