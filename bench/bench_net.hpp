@@ -2,7 +2,7 @@
 // spread of source addresses, and the epoll set every mode waits on.
 #pragma once
 
-#include "../src/unique_fd.hpp"
+#include "../src/os/unique_fd.hpp"
 
 #include <netinet/in.h>
 #include <sys/epoll.h>

@@ -1,0 +1,176 @@
+#include "child/echo_session.hpp"
+
+#include "os/clock.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <optional>
+
+namespace echod {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::size_t buffer_size = 64 * 1024;
+
+class Session {
+public:
+    Session(int conn, const SessionLimits& limits, int control,
+            const std::function<StopRequest()>& read_control)
+        : conn_(conn), limits_(limits), control_(control), read_control_(read_control)
+    {
+    }
+
+    SessionResult run()
+    {
+        bool eof = false;
+        while (!done_) {
+            if (start_ < end_) {
+                write_pending();
+            } else if (eof) {
+                finish(CloseReason::eof);
+            } else if (wait(POLLIN, limits_.idle_timeout, CloseReason::idle)) {
+                // Polling before every read also keeps stop requests and the drain deadline
+                // noticed while a client streams without pause.
+                read_some(eof);
+            }
+        }
+        return result_;
+    }
+
+private:
+    void read_some(bool& eof)
+    {
+        const ssize_t n = ::recv(conn_, buffer_, buffer_size, 0);
+        if (n > 0) {
+            start_ = 0;
+            end_ = static_cast<std::size_t>(n);
+            result_.bytes_in += end_;
+            return;
+        }
+        if (n == 0) {
+            eof = true;
+        } else if (errno != EAGAIN && errno != EINTR) {
+            fail(errno);
+        }
+    }
+
+    void write_pending()
+    {
+        const ssize_t n = ::send(conn_, buffer_ + start_, end_ - start_, MSG_NOSIGNAL);
+        if (n > 0) {
+            start_ += static_cast<std::size_t>(n);
+            result_.bytes_out += static_cast<std::uint64_t>(n);
+        } else if (errno == EAGAIN) {
+            wait(POLLOUT, limits_.stall_timeout, CloseReason::stall);
+        } else if (errno != EINTR) {
+            fail(errno);
+        }
+    }
+
+    // Waits until `events` on the connection, `timeout` (ending the session with `reason`),
+    // or a stop request. Returns whether the connection is ready.
+    bool wait(short events, milliseconds timeout, CloseReason reason)
+    {
+        const std::optional<Clock::time_point> deadline =
+            timeout.count() > 0 ? std::optional(Clock::now() + timeout) : std::nullopt;
+        for (;;) {
+            pollfd fds[2] = {{conn_, events, 0}, {control_, POLLIN, 0}};
+            const auto next = earliest(deadline);
+            const int rc = ::poll(fds, control_ >= 0 ? 2 : 1, poll_timeout_ms(Clock::now(), next));
+            if (rc < 0 && errno != EINTR) {
+                fail(errno);
+                return false;
+            }
+            // Stop requests and the drain deadline come first, so a peer that keeps the
+            // connection always ready cannot delay them; the idle or stall deadline counts
+            // only when nothing is ready.
+            if (rc > 0 && fds[1].revents != 0 && handle_stop()) {
+                return false;
+            }
+            const Clock::time_point now = Clock::now();
+            if (drain_deadline_ && now >= *drain_deadline_) {
+                finish(CloseReason::shutdown);
+                return false;
+            }
+            if (rc > 0 && fds[0].revents != 0) {
+                return true;
+            }
+            if (deadline && now >= *deadline) {
+                finish(reason);
+                return false;
+            }
+        }
+    }
+
+    // Returns whether the session must end now.
+    bool handle_stop()
+    {
+        const StopRequest request = read_control_ ? read_control_() : StopRequest::now;
+        if (request == StopRequest::now) {
+            finish(CloseReason::shutdown);
+            return true;
+        }
+        if (request == StopRequest::graceful && !drain_deadline_) {
+            drain_deadline_ = Clock::now() + limits_.drain_timeout;
+        }
+        return false;
+    }
+
+    std::optional<Clock::time_point> earliest(std::optional<Clock::time_point> deadline) const
+    {
+        if (!drain_deadline_) {
+            return deadline;
+        }
+        return deadline && *deadline < *drain_deadline_ ? deadline : drain_deadline_;
+    }
+
+    void fail(int error)
+    {
+        const bool reset = error == ECONNRESET || error == EPIPE || error == ETIMEDOUT;
+        result_.error = error;
+        finish(reset ? CloseReason::reset : CloseReason::error);
+    }
+
+    void finish(CloseReason reason)
+    {
+        result_.reason = reason;
+        done_ = true;
+    }
+
+    int conn_;
+    const SessionLimits& limits_;
+    int control_;
+    const std::function<StopRequest()>& read_control_;
+    char buffer_[buffer_size];
+    std::size_t start_ = 0;
+    std::size_t end_ = 0;
+    bool done_ = false;
+    std::optional<Clock::time_point> drain_deadline_;
+    SessionResult result_;
+};
+
+}  // namespace
+
+const char* close_reason_name(CloseReason reason)
+{
+    switch (reason) {
+    case CloseReason::eof: return "eof";
+    case CloseReason::idle: return "idle";
+    case CloseReason::stall: return "stall";
+    case CloseReason::reset: return "reset";
+    case CloseReason::error: return "error";
+    case CloseReason::shutdown: return "shutdown";
+    }
+    return "unknown";
+}
+
+SessionResult run_echo_session(int conn, const SessionLimits& limits, int control,
+                               const std::function<StopRequest()>& read_control)
+{
+    return Session(conn, limits, control, read_control).run();
+}
+
+}  // namespace echod

@@ -1,0 +1,204 @@
+#include "child/prefork_child.hpp"
+
+#include "child/child.hpp"
+#include "daemon/listener.hpp"
+#include "os/sys_error.hpp"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace echod {
+namespace {
+
+class PreforkChild {
+public:
+    PreforkChild(std::vector<int>& listeners, int report_fd,
+                 const PreforkSettings& settings, SourceSlots& slots)
+        : listeners_(listeners), report_fd_(report_fd), settings_(settings), slots_(slots)
+    {
+    }
+
+    [[noreturn]] void run(pid_t master)
+    {
+        signal_fd_ = reset_signals(true);
+        epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+        if (signal_fd_ < 0 || epoll_fd_ < 0 || !watch(signal_fd_, 0)) {
+            ::_exit(child_setup_failed);
+        }
+        for (int fd : listeners_) {
+            if (!watch(fd, EPOLLEXCLUSIVE)) {
+                ::_exit(child_setup_failed);
+            }
+        }
+        watch_master(master);
+        while (!retiring_ && (settings_.max_connections == 0 ||
+                              served_ < settings_.max_connections)) {
+            wait_and_accept();
+        }
+        ::_exit(child_served);
+    }
+
+private:
+    bool watch(int fd, std::uint32_t flags)
+    {
+        epoll_event event{};
+        event.events = EPOLLIN | flags;
+        event.data.fd = fd;
+        return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0;
+    }
+
+    // One connection per pass: after serving, the loop condition (max_connections, a
+    // retire request) is checked before another is taken. A listener event comes before a
+    // stop request in the same pass: EPOLLEXCLUSIVE woke only this child for it, so it
+    // serves that client before it leaves.
+    void wait_and_accept()
+    {
+        epoll_event events[8];
+        const int n = ::epoll_wait(epoll_fd_, events, 8, -1);
+        bool stop = false;
+        for (int i = 0; i < n; ++i) {
+            if (events[i].data.fd == signal_fd_) {
+                stop = true;
+            } else if (accept_from(events[i].data.fd)) {
+                return;
+            }
+        }
+        if (stop) {
+            read_stop();  // idle: any request ends the child, there is nothing to drain
+        }
+    }
+
+    // Returns whether a connection was taken (served or refused).
+    bool accept_from(int listener)
+    {
+        Endpoint peer;
+        peer.length = sizeof peer.storage;
+        const int conn =
+            ::accept4(listener, peer.addr(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (conn >= 0) {
+            serve(conn, peer);
+            ::close(conn);
+            return true;
+        }
+        const int error = errno;
+        if (error == EAGAIN || error == EWOULDBLOCK || accept_error_is_client_gone(error)) {
+            return false;  // another child took it, or the client left
+        }
+        if (error == EINVAL) {
+            drop_listener(listener);  // the master stopped it (a reload or a stop)
+            return false;
+        }
+        // EMFILE, ENFILE, ENOBUFS, ENOMEM: the master backs off before it forks again.
+        ChildReport report = make_report(ReportKind::accept_failed);
+        report.error = error;
+        send(report);
+        ::_exit(child_served);
+    }
+
+    void serve(int conn, const Endpoint& peer)
+    {
+        SourceSlots::Outcome outcome = SourceSlots::Outcome::uncounted;
+        if (settings_.max_per_source > 0) {
+            outcome = slots_.try_add(source_key(peer), settings_.max_per_source);
+        }
+        if (outcome == SourceSlots::Outcome::refused) {
+            send(with_peer(make_report(ReportKind::refused), peer));
+            return;  // closed with nothing written, as in fork mode
+        }
+        ChildReport accepted = with_peer(make_report(ReportKind::accepted), peer);
+        accepted.counted = outcome == SourceSlots::Outcome::counted;
+        send(accepted);
+        const SessionResult result = run_echo_session(
+            conn, settings_.limits, signal_fd_, [this] { return read_stop(); });
+        ++served_;
+        ChildReport finished = make_report(ReportKind::finished);
+        finished.bytes_in = result.bytes_in;
+        finished.bytes_out = result.bytes_out;
+        finished.reason = static_cast<std::uint8_t>(result.reason);
+        finished.error = result.error;
+        finished.last = retiring_ || (settings_.max_connections != 0 &&
+                                      served_ >= settings_.max_connections);
+        send(finished);
+    }
+
+    // Any stop or retire request closes the listeners at once, so a port the master gave up
+    // (a reload, a stop, the master's death) is not held open by a child that drains.
+    StopRequest read_stop()
+    {
+        signalfd_siginfo info{};
+        StopRequest request = StopRequest::none;
+        while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+            retiring_ = true;
+            if (info.ssi_signo == SIGINT) {
+                request = StopRequest::now;
+            } else if (info.ssi_signo == SIGTERM && request == StopRequest::none) {
+                request = StopRequest::graceful;
+            }
+        }
+        if (retiring_ && !listeners_.empty()) {
+            for (int fd : listeners_) {
+                ::close(fd);
+            }
+            listeners_.clear();
+        }
+        return request;
+    }
+
+    void drop_listener(int listener)
+    {
+        ::close(listener);
+        listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener),
+                         listeners_.end());
+        retiring_ = retiring_ || listeners_.empty();
+    }
+
+    static ChildReport make_report(ReportKind kind)
+    {
+        ChildReport report;
+        report.pid = static_cast<std::int32_t>(::getpid());
+        report.kind = kind;
+        return report;
+    }
+
+    static ChildReport with_peer(ChildReport report, const Endpoint& peer)
+    {
+        const std::size_t length = std::min<std::size_t>(peer.length, sizeof report.peer);
+        std::memcpy(report.peer, &peer.storage, length);
+        report.peer_length = static_cast<std::uint8_t>(length);
+        return report;
+    }
+
+    void send(const ChildReport& report)
+    {
+        if (!write_full(report_fd_, &report, sizeof report)) {
+            ::_exit(child_report_failed);  // the master is gone
+        }
+    }
+
+    std::vector<int>& listeners_;
+    int report_fd_;
+    const PreforkSettings& settings_;
+    SourceSlots& slots_;
+    int signal_fd_ = -1;
+    int epoll_fd_ = -1;
+    unsigned served_ = 0;
+    bool retiring_ = false;
+};
+
+}  // namespace
+
+void run_prefork_child(std::vector<int>& listeners, const std::vector<int>& keep, int report_fd,
+                       const PreforkSettings& settings, SourceSlots& slots,
+                       pid_t master) noexcept
+{
+    close_inherited(keep.data(), keep.size());
+    PreforkChild(listeners, report_fd, settings, slots).run(master);
+}
+
+}  // namespace echod

@@ -1,0 +1,149 @@
+#include "client/client.hpp"
+
+#include "os/clock.hpp"
+#include "os/sys_error.hpp"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <stdexcept>
+
+namespace echod {
+namespace {
+
+constexpr std::size_t chunk = 64 * 1024;
+constexpr std::size_t max_in_flight = 4 * 1024 * 1024;
+
+// Returns 0 or the errno of a failed connect.
+int try_connect(int fd, const addrinfo& address, std::chrono::milliseconds timeout)
+{
+    if (::connect(fd, address.ai_addr, address.ai_addrlen) == 0) {
+        return 0;
+    }
+    if (errno != EINPROGRESS) {
+        return errno;
+    }
+    pollfd pfd{fd, POLLOUT, 0};
+    if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) {
+        return ETIMEDOUT;
+    }
+    int error = 0;
+    socklen_t length = sizeof error;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    return error;
+}
+
+}  // namespace
+
+UniqueFd connect_to(const std::string& host, const std::string& port,
+                    std::chrono::milliseconds timeout)
+{
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+        throw std::runtime_error("cannot resolve " + host + " port " + port + ": " +
+                                 ::gai_strerror(rc));
+    }
+    std::string failures;
+    for (const addrinfo* address = found; address != nullptr; address = address->ai_next) {
+        UniqueFd fd(::socket(address->ai_family,
+                             address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        const int error = fd ? try_connect(fd.get(), *address, timeout) : errno;
+        if (error == 0) {
+            ::freeaddrinfo(found);
+            return fd;
+        }
+        failures += std::string(failures.empty() ? "" : "; ") + std::strerror(error);
+    }
+    ::freeaddrinfo(found);
+    throw std::runtime_error("cannot connect to " + host + " port " + port + ": " + failures);
+}
+
+ExchangeResult exchange(int sock, int input, int output, std::chrono::milliseconds timeout)
+{
+    ExchangeResult result;
+    std::deque<char> expected;  // sent, not yet echoed
+    std::string outgoing;       // read from input, not yet sent
+    bool input_done = false;
+    bool shut = false;
+    char buffer[chunk];
+    Clock::time_point deadline = Clock::now() + timeout;
+    for (;;) {
+        if (input_done && outgoing.empty() && !shut) {
+            ::shutdown(sock, SHUT_WR);
+            shut = true;
+        }
+        const bool want_input = !input_done && outgoing.empty() && expected.size() < max_in_flight;
+        pollfd fds[2] = {{sock, static_cast<short>(POLLIN | (outgoing.empty() ? 0 : POLLOUT)), 0},
+                         {want_input ? input : -1, POLLIN, 0}};
+        const int rc = ::poll(fds, 2, poll_timeout_ms(Clock::now(), deadline));
+        if (rc == 0) {
+            result.problem = "no reply within " + std::to_string(timeout.count()) + " ms";
+            return result;
+        }
+        if (rc < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw_sys_error("poll");
+        }
+        deadline = Clock::now() + timeout;
+        if (fds[1].revents != 0) {
+            const ssize_t n = ::read(input, buffer, sizeof buffer);
+            if (n < 0 && errno != EINTR && errno != EAGAIN) {
+                throw_sys_error("read input");
+            }
+            input_done = n == 0;
+            outgoing.append(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+        }
+        if ((fds[0].revents & POLLOUT) != 0) {
+            const ssize_t n = ::send(sock, outgoing.data(), outgoing.size(), MSG_NOSIGNAL);
+            if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                result.problem = std::string("send: ") + std::strerror(errno);
+                return result;
+            }
+            const std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+            expected.insert(expected.end(), outgoing.begin(), outgoing.begin() + sent);
+            outgoing.erase(0, sent);
+            result.sent += sent;
+        }
+        if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+            const ssize_t n = ::recv(sock, buffer, sizeof buffer, 0);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR) {
+                    continue;
+                }
+                result.problem = std::string("recv: ") + std::strerror(errno);
+                return result;
+            }
+            if (n == 0) {
+                result.ok = shut && expected.empty();
+                if (!result.ok) {
+                    result.problem = "the server closed the connection after " +
+                                     std::to_string(result.received) + " of " +
+                                     std::to_string(result.sent + outgoing.size()) + " bytes";
+                }
+                return result;
+            }
+            for (ssize_t i = 0; i < n; ++i, ++result.received) {
+                if (expected.empty() || expected.front() != buffer[i]) {
+                    result.problem = "the reply differs at byte " + std::to_string(result.received);
+                    return result;
+                }
+                expected.pop_front();
+            }
+            if (!write_full(output, buffer, static_cast<std::size_t>(n))) {
+                result.problem = std::string("cannot write the reply out: ") + std::strerror(errno);
+                return result;
+            }
+        }
+    }
+}
+
+}  // namespace echod

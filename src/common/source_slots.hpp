@@ -1,0 +1,53 @@
+// Connections per source, counted in memory shared by the master and its prefork children.
+// In prefork mode a child accepts a connection itself and must apply max_per_source before
+// it echoes a byte, without a round trip to the master: it counts the connection here. The
+// master, which sees every connection end (or its child die), takes the count back.
+#pragma once
+
+#include "os/address.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace echod {
+
+class SourceSlots {
+public:
+    enum class Outcome { counted, refused, uncounted };
+
+    // Maps the table (MAP_SHARED, so children forked later share it). Only the pages that
+    // sources hash to are ever touched.
+    SourceSlots();
+    ~SourceSlots();
+    SourceSlots(const SourceSlots&) = delete;
+    SourceSlots& operator=(const SourceSlots&) = delete;
+
+    // Counts one more connection from `source` unless it already has `limit`. `uncounted`
+    // when the table cannot place it (never in practice: it is 4 times max_children's
+    // largest value), or when a new source needs the insertion lock and another process
+    // holds it for longer than `wait` (stopped while it held it); the connection is then
+    // served without a per-source limit. The master, which must never block, passes 0.
+    Outcome try_add(const SourceKey& source, unsigned limit,
+                    std::chrono::milliseconds wait = std::chrono::milliseconds(100));
+    // A counted connection from `source` ended.
+    void remove(const SourceKey& source);
+
+    // How many slots hold `source` (0 or 1, unless insertion raced). For tests.
+    std::size_t slots_holding(const SourceKey& source) const;
+    // The slot the probe chain of `source` starts at. For tests: sources with the same home
+    // share one chain.
+    static std::size_t home(const SourceKey& source);
+
+private:
+    struct Shared;  // the insertion lock and the slots, in one MAP_SHARED mapping
+    struct Probe;
+    Probe probe(std::uint64_t h, std::uint64_t tag) const;
+    Outcome insert(std::uint64_t h, std::uint64_t tag, unsigned limit,
+                   std::chrono::milliseconds wait);
+
+    Shared* shared_;
+};
+
+}  // namespace echod

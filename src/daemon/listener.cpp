@@ -1,0 +1,170 @@
+#include "daemon/listener.hpp"
+
+#include "daemon/log.hpp"
+#include "os/sys_error.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <fstream>
+#include <optional>
+
+namespace echod {
+namespace {
+
+void set_option(int fd, int level, int name, const std::string& what)
+{
+    const int on = 1;
+    check_sys(::setsockopt(fd, level, name, &on, sizeof on), what);
+}
+
+Listener open_one(const std::string& address, std::uint16_t port, const Config& config)
+{
+    auto endpoint = parse_endpoint(address, port);
+    if (!endpoint) {
+        throw_sys_error("parse address " + address, EINVAL);
+    }
+    const std::string where = format_endpoint(*endpoint);
+    UniqueFd fd(check_sys(::socket(endpoint->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                   0),
+                          "socket " + where));
+    set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, "setsockopt SO_REUSEADDR " + where);
+    if (endpoint->family() == AF_INET6) {
+        // "::" serves IPv6 only; IPv4 has its own listener, so each peer logs natively.
+        set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, "setsockopt IPV6_V6ONLY " + where);
+    }
+    // Accepted sockets inherit this: echoes go out at once, at no per-connection cost.
+    set_option(fd.get(), IPPROTO_TCP, TCP_NODELAY, "setsockopt TCP_NODELAY " + where);
+    check_sys(::bind(fd.get(), endpoint->addr(), endpoint->length), "bind " + where);
+    check_sys(::listen(fd.get(), config.backlog), "listen " + where);
+    Listener listener{std::move(fd), address, config.port, {}};
+    listener.bound.length = sizeof listener.bound.storage;
+    check_sys(::getsockname(listener.fd.get(), listener.bound.addr(), &listener.bound.length),
+              "getsockname " + where);
+    return listener;
+}
+
+bool ipv6_missing(const std::system_error& e)
+{
+    const int code = e.code().value();
+    return code == EAFNOSUPPORT || code == EADDRNOTAVAIL || code == EPROTONOSUPPORT;
+}
+
+// Opens the addresses not taken over, all on `port`; port 0 means the first one picks.
+std::vector<Listener> open_new(const Config& config, const std::vector<std::string>& addresses,
+                               std::uint16_t port)
+{
+    std::vector<Listener> opened;
+    for (const std::string& address : addresses) {
+        try {
+            opened.push_back(open_one(address, port, config));
+            port = opened.back().bound.port();
+        } catch (const std::system_error& e) {
+            if (!(config.default_addresses && address == "::" && ipv6_missing(e))) {
+                throw;
+            }
+            log_notice(std::string("IPv6 is not available on this host (") + e.what() +
+                       "); listening on IPv4 only");
+        }
+    }
+    return opened;
+}
+
+}  // namespace
+
+int effective_backlog(int backlog)
+{
+    int somaxconn = 0;
+    std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+    return somaxconn > 0 && backlog > somaxconn ? somaxconn : backlog;
+}
+
+std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current)
+{
+    // Which current listener (if any) each configured address takes over, one for one.
+    std::vector<std::optional<std::size_t>> kept(config.addresses.size());
+    std::vector<bool> taken(current.size(), false);
+    std::vector<std::string> fresh;
+    std::uint16_t port = config.port;
+    for (std::size_t i = 0; i < config.addresses.size(); ++i) {
+        for (std::size_t j = 0; j < current.size() && !kept[i]; ++j) {
+            if (!taken[j] && current[j].address == config.addresses[i] &&
+                current[j].configured_port == config.port) {
+                kept[i] = j;
+                taken[j] = true;
+                port = current[j].bound.port();
+            }
+        }
+        if (!kept[i]) {
+            fresh.push_back(config.addresses[i]);
+        }
+    }
+    // With port 0 and several addresses, another program may take the picked port between
+    // two binds: pick again a few times.
+    std::vector<Listener> opened;
+    for (int attempt = 0;; ++attempt) {
+        try {
+            opened = open_new(config, fresh, port);
+            break;
+        } catch (const std::system_error& e) {
+            if (port != 0 || e.code().value() != EADDRINUSE || attempt == 4) {
+                throw;
+            }
+        }
+    }
+    // Everything that can fail is done before a kept listener is moved out of `current`.
+    for (std::size_t j = 0; j < current.size(); ++j) {
+        if (taken[j]) {
+            check_sys(::listen(current[j].fd.get(), config.backlog),
+                      "listen " + format_endpoint(current[j].bound));
+        }
+    }
+    std::vector<Listener> result;
+    auto next_opened = opened.begin();
+    for (std::size_t i = 0; i < config.addresses.size(); ++i) {
+        if (kept[i]) {
+            result.push_back(std::move(current[*kept[i]]));
+        } else if (next_opened != opened.end() && next_opened->address == config.addresses[i]) {
+            result.push_back(std::move(*next_opened++));
+        }
+    }
+    if (effective_backlog(config.backlog) != config.backlog) {
+        log_warning("backlog=" + std::to_string(config.backlog) +
+                    " exceeds net.core.somaxconn; the kernel clamps it to " +
+                    std::to_string(effective_backlog(config.backlog)));
+    }
+    return result;
+}
+
+std::string format_listeners(const std::vector<Listener>& listeners)
+{
+    std::string text;
+    for (const Listener& listener : listeners) {
+        text += (text.empty() ? "" : ",") + format_endpoint(listener.bound);
+    }
+    return text;
+}
+
+void stop_listening(std::vector<Listener>& listeners)
+{
+    for (Listener& listener : listeners) {
+        if (listener.fd && !listener.adopted) {
+            ::shutdown(listener.fd.get(), SHUT_RDWR);  // accept4 now fails with EINVAL
+        }
+    }
+}
+
+// accept4 passes on network errors of the new connection: that client is gone, go on.
+bool accept_error_is_client_gone(int error)
+{
+    switch (error) {
+    case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT:
+    case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+    case EPERM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+}  // namespace echod

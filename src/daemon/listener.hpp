@@ -1,0 +1,43 @@
+// Listening sockets: non-blocking, close-on-exec, one per configured address, one port.
+#pragma once
+
+#include "os/address.hpp"
+#include "daemon/config.hpp"
+#include "os/unique_fd.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace echod {
+
+struct Listener {
+    UniqueFd fd;
+    std::string address;          // as configured
+    std::uint16_t configured_port = 0;
+    Endpoint bound;               // what the kernel gave (the real port when configured 0)
+    bool adopted = false;         // passed in by systemd, which keeps listening on it
+};
+
+// Opens the listeners `config` asks for. Listeners in `current` whose address and
+// configured port stay the same are taken over (a changed backlog is applied with listen()),
+// so a reload never closes a socket it keeps. If anything fails, `current` is left intact and
+// std::system_error names the call and the address.
+std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
+
+// Stops `listeners` listening in every process that holds them (prefork children do), so
+// the port is free at once; connections still queued on them are reset, as at a close.
+// Sockets adopted from systemd are left listening: the socket unit shares them and keeps
+// listening for the next activation. Descriptors stay open until the vector is destroyed.
+void stop_listening(std::vector<Listener>& listeners);
+
+// "127.0.0.1:7,[::1]:7"
+std::string format_listeners(const std::vector<Listener>& listeners);
+
+// accept4 passes on network errors of the new connection: that client is gone, go on.
+bool accept_error_is_client_gone(int error);
+
+// The backlog the kernel really uses (net.core.somaxconn caps it).
+int effective_backlog(int backlog);
+
+}  // namespace echod

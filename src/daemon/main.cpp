@@ -1,0 +1,140 @@
+// echod: a TCP echo daemon (RFC 862), one process per connection.
+// Parse, check, init logging, bind, run; map failures to exit codes (see README).
+#include "daemon/config.hpp"
+#include "daemon/listener.hpp"
+#include "daemon/log.hpp"
+#include "daemon/master.hpp"
+#include "daemon/pid_file.hpp"
+#include "daemon/privileges.hpp"
+#include "daemon/reload_request.hpp"
+#include "daemon/service_manager.hpp"
+
+#include <fcntl.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#ifndef ECHOD_VERSION
+#define ECHOD_VERSION "unknown"
+#endif
+
+namespace {
+
+enum ExitCode : int {
+    exit_ok = 0,
+    exit_reload_rejected = 1,  // --reload: the master kept its running settings
+    exit_unavailable = 69,     // EX_UNAVAILABLE: --reload got no answer
+    exit_usage = 64,     // EX_USAGE
+    exit_software = 70,  // EX_SOFTWARE
+    exit_oserr = 71,     // EX_OSERR: cannot start, e.g. bind failed
+    exit_config = 78,    // EX_CONFIG
+};
+
+// A daemon started with 0, 1 or 2 closed would hand those numbers to sockets, and a stray
+// write to "stderr" would land in a client's stream. Keep them taken.
+void ensure_standard_descriptors()
+{
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd) {
+            std::_Exit(exit_oserr);
+        }
+    }
+}
+
+// `echod --reload PID` (the unit's ExecReload): 0 once the new settings are live.
+int reload(pid_t pid)
+{
+    echod::log_init();
+    const std::string master = "pid " + std::to_string(pid);
+    try {
+        switch (echod::request_reload(pid, std::chrono::seconds(30))) {
+        case echod::ReloadOutcome::applied:
+            return exit_ok;
+        case echod::ReloadOutcome::rejected:
+            echod::log_error("reload: " + master +
+                             " rejected the new settings and keeps its running ones; its log"
+                             " says why");
+            return exit_reload_rejected;
+        case echod::ReloadOutcome::no_answer:
+            break;
+        }
+        echod::log_error("reload: " + master + " did not answer within 30s");
+    } catch (const std::system_error& e) {
+        echod::log_error(std::string("reload: ") + e.what());
+    }
+    return exit_unavailable;
+}
+
+int run(const echod::CommandLine& command_line)
+{
+    using Action = echod::CommandLine::Action;
+    if (command_line.action == Action::help) {
+        std::cout << echod::usage_text();
+        return exit_ok;
+    }
+    if (command_line.action == Action::version) {
+        std::cout << "echod " ECHOD_VERSION "\n";
+        return exit_ok;
+    }
+    if (command_line.action == Action::reload) {
+        return reload(command_line.reload_pid);
+    }
+    if (command_line.action == Action::check_config && command_line.quiet) {
+        try {
+            echod::load_config(command_line);
+            return exit_ok;
+        } catch (const echod::ConfigError&) {
+            return exit_config;
+        }
+    }
+    echod::Master::block_signals();
+    echod::log_init();
+    echod::Config config = echod::load_config(command_line);
+    if (command_line.action == Action::check_config) {
+        std::cout << echod::format_config(config);
+        return exit_ok;
+    }
+    echod::log_set_level(config.log_level);
+    // Sockets passed by systemd replace address, port and backlog from the config.
+    std::vector<echod::Listener> listeners = echod::adopt_listeners();
+    const bool socket_activated = !listeners.empty();
+    if (socket_activated) {
+        echod::log_notice("socket activation: listening=" + echod::format_listeners(listeners) +
+                          " from the socket unit; its port and backlog are used, and address,"
+                          " port and backlog in " + config.path + " are not");
+    } else {
+        listeners = echod::open_listeners(config, listeners);
+    }
+    echod::PidFile pid_file(config.pid_file);
+    echod::drop_privileges(config);
+    echod::Master master(command_line, std::move(config), std::move(listeners),
+                         socket_activated);
+    try {
+        return master.run();
+    } catch (const std::exception& e) {  // after start-up: a bug, not a start failure
+        echod::log_error(std::string("fatal: ") + e.what());
+        return exit_software;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char* argv[])
+{
+    ensure_standard_descriptors();
+    try {
+        return run(echod::parse_command_line(argc, argv));
+    } catch (const echod::UsageError& e) {
+        std::cerr << "echod: " << e.what() << "\nTry 'echod --help'.\n";
+        return exit_usage;
+    } catch (const echod::ConfigError& e) {
+        echod::log_error(std::string("config error: ") + e.what());
+        return exit_config;
+    } catch (const std::system_error& e) {
+        echod::log_error(std::string("cannot start: ") + e.what());
+        return exit_oserr;
+    } catch (const std::exception& e) {
+        echod::log_error(std::string("fatal: ") + e.what());
+        return exit_software;
+    }
+}

@@ -1,0 +1,115 @@
+// The master: one thread, one poll loop over the listeners, a signalfd and the children's
+// report pipe. It accepts, applies the limits, forks one child per connection, reaps, logs.
+#pragma once
+
+#include "daemon/child_table.hpp"
+#include "daemon/config.hpp"
+#include "daemon/limit_episode.hpp"
+#include "daemon/listener.hpp"
+#include "daemon/service_manager.hpp"
+#include "common/source_slots.hpp"
+#include "os/unique_fd.hpp"
+
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace echod {
+
+class Master {
+public:
+    // Blocks the signals the master reads from its signalfd and ignores SIGPIPE. Called
+    // first thing in main, so a signal that comes during start-up waits for the loop.
+    static void block_signals();
+
+    // `socket_activated`: the listeners came from systemd, and a reload keeps them whatever
+    // the file says about address, port and backlog.
+    Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
+           bool socket_activated);
+    // Runs until stopped by SIGTERM or SIGINT and every child is gone. Returns the exit status.
+    int run();
+
+private:
+    enum class Phase { running, draining, terminating };
+    struct SourceLimit {
+        LimitEpisode episode;
+        std::string host;
+    };
+    struct Stats {
+        std::uint64_t served = 0;
+        std::uint64_t refused = 0;
+        std::uint64_t fork_failed = 0;
+        std::array<std::uint64_t, 8> by_reason{};  // CloseReason values, 7: killed/failed
+    };
+
+    // master.cpp: the loop, signals, reload, stop, status.
+    void poll_once();
+    bool accepting(Clock::time_point now);
+    void strike_children_limit(Clock::time_point now);  // logs the first strike
+    int poll_timeout(Clock::time_point now) const;
+    void tick(Clock::time_point now);
+    void read_signals();
+    bool reload();  // true if the new settings are live
+    void begin_stop(bool graceful);
+    void signal_children(int signal);
+    void log_ready(const char* what) const;
+    void log_status() const;
+    std::string counters() const;     // "active=... killed=N", for the status line and STATUS=
+    std::string status_text() const;  // STATUS= for systemd
+
+    // master_children.cpp: accept, limits, fork, reports, reaping.
+    void accept_from(const Listener& listener);
+    void admit(UniqueFd conn, const Endpoint& peer);
+    void refuse(const Endpoint& peer, Clock::time_point now);
+    void spawn(UniqueFd conn, const Endpoint& peer);
+    void fork_failed(int error, const char* consequence);
+    void pause_accepting(std::chrono::milliseconds how_long);
+    void drain_reports();
+    void handle_report(const ChildReport& report, Clock::time_point now);
+    void reap_children();
+    void log_closed(pid_t pid, const Child& child, int status);
+    void settle_limits(Clock::time_point now);
+
+    // master_prefork.cpp: spare children, and what they report.
+    void maintain_spares(Clock::time_point now);
+    bool spawn_spare();
+    void retire(pid_t pid);
+    void retire_prefork_children();
+    void handle_prefork_report(const ChildReport& report, Clock::time_point now);
+    void release_source(const Child& child);
+    void log_prefork_exit(pid_t pid, const Child& child, int status);
+
+    CommandLine command_line_;
+    Config config_;
+    std::vector<Listener> listeners_;
+    bool socket_activated_;
+    pid_t pid_ = ::getpid();  // for the children, who watch for the master's death
+    ServiceManager service_;
+    bool reload_failed_ = false;  // the last reload kept the old settings; STATUS says so
+    std::vector<pollfd> poll_fds_;
+    UniqueFd signal_fd_;
+    UniqueFd report_read_;
+    UniqueFd report_write_;
+    ChildTable children_;
+    SourceSlots source_slots_;  // prefork: per-source counts the children keep themselves
+    std::size_t spawn_rate_ = 1;
+    bool spares_short_ = false;  // prefork: fewer spares than wanted, fork more next pass
+    Clock::time_point next_retire_{};
+    Stats stats_;
+    LimitEpisode children_limit_;
+    LimitEpisode fork_limit_;
+    LimitEpisode descriptor_limit_;
+    std::unordered_map<SourceKey, SourceLimit, SourceKeyHash> source_limits_;
+    std::optional<Clock::time_point> paused_until_;
+    std::chrono::milliseconds backoff_{100};
+    Phase phase_ = Phase::running;
+    Clock::time_point deadline_{};
+    bool killed_ = false;
+};
+
+}  // namespace echod

@@ -1,0 +1,166 @@
+// The master's prefork half: keeps spare children between min_spare_children and
+// max_spare_children, and reads what they report about the connections they accept.
+#include "daemon/master.hpp"
+
+#include "daemon/log.hpp"
+#include "child/prefork_child.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace echod {
+namespace {
+
+constexpr std::size_t max_spawn_rate = 32;           // forks per loop pass, at the top of the ramp
+constexpr std::chrono::seconds retire_interval{1};  // one surplus spare retired per interval
+
+Endpoint peer_of(const ChildReport& report)
+{
+    Endpoint peer;
+    std::memcpy(&peer.storage, report.peer, report.peer_length);
+    peer.length = report.peer_length;
+    return peer;
+}
+
+}  // namespace
+
+// Forks spares up to min_spare_children: one per pass at first, doubling each pass that
+// still falls short (a burst of clients uses them up faster than one fork at a time
+// replaces them), back to one once there are enough. Retires one surplus spare a second.
+void Master::maintain_spares(Clock::time_point now)
+{
+    spares_short_ = false;
+    if (phase_ != Phase::running || config_.mode != Mode::prefork ||
+        (paused_until_ && now < *paused_until_)) {
+        return;
+    }
+    paused_until_.reset();
+    if (children_.busy() >= config_.max_children) {
+        strike_children_limit(now);
+    }
+    const std::size_t room = config_.max_children - std::min<std::size_t>(
+                                                        children_.size(), config_.max_children);
+    const std::size_t want = config_.min_spare_children -
+                             std::min<std::size_t>(children_.spares(), config_.min_spare_children);
+    const std::size_t forks = std::min<std::size_t>({want, room, spawn_rate_});
+    for (std::size_t i = 0; i < forks; ++i) {
+        if (!spawn_spare()) {
+            return;
+        }
+    }
+    if (forks < std::min(want, room)) {
+        spares_short_ = true;
+        spawn_rate_ = std::min(spawn_rate_ * 2, max_spawn_rate);
+    } else {
+        spawn_rate_ = 1;
+    }
+    if (children_.spares() > config_.max_spare_children && now >= next_retire_) {
+        retire(*children_.any_spare());
+        next_retire_ = now + retire_interval;
+    }
+}
+
+bool Master::spawn_spare()
+{
+    // Built here, so the child allocates nothing.
+    std::vector<int> listeners;
+    for (const Listener& listener : listeners_) {
+        listeners.push_back(listener.fd.get());
+    }
+    std::vector<int> keep = listeners;
+    keep.push_back(report_write_.get());
+    std::sort(keep.begin(), keep.end());
+    const PreforkSettings settings{
+        SessionLimits{config_.idle_timeout, config_.stall_timeout, config_.shutdown_timeout},
+        config_.max_per_source, config_.max_connections_per_child};
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        run_prefork_child(listeners, keep, report_write_.get(), settings, source_slots_, pid_);
+    }
+    if (pid < 0) {
+        fork_failed(errno, "backing off");
+        return false;
+    }
+    children_.add_spare(pid);
+    return true;
+}
+
+void Master::retire(pid_t pid)
+{
+    ::kill(pid, SIGUSR2);
+    children_.retire(pid);
+}
+
+// After a reload every prefork child goes (a busy one after its connection): they hold
+// the old listeners and the old settings. New spares are forked with the new ones.
+void Master::retire_prefork_children()
+{
+    for (pid_t pid : children_.pids()) {
+        if (const Child* child = children_.find(pid); child->prefork && !child->retiring) {
+            retire(pid);
+        }
+    }
+}
+
+void Master::handle_prefork_report(const ChildReport& report, Clock::time_point now)
+{
+    const pid_t pid = report.pid;
+    switch (report.kind) {
+    case ReportKind::accepted: {
+        const Endpoint peer = peer_of(report);
+        children_.begin_connection(pid, peer, now, report.counted != 0);
+        if (log_enabled(LogLevel::debug)) {
+            log_debug("connection accepted peer=" + format_endpoint(peer) +
+                      " pid=" + std::to_string(pid));
+        }
+        break;
+    }
+    case ReportKind::refused:
+        refuse(peer_of(report), now);
+        break;
+    case ReportKind::finished:
+        if (std::optional<Child> child = children_.end_connection(pid, report.last != 0)) {
+            child->report = report;
+            release_source(*child);
+            log_closed(pid, *child, W_EXITCODE(child_served, 0));
+        }
+        break;
+    case ReportKind::accept_failed:
+        if (phase_ != Phase::running) {
+            break;  // stopping: no more spares are forked, so there is nothing to pause
+        }
+        if (descriptor_limit_.strike(now)) {
+            log_warning("limit reached: accept4 failed in a child (" +
+                        std::string(std::strerror(report.error)) + "); forking paused");
+        }
+        pause_accepting(std::chrono::milliseconds(100));
+        break;
+    }
+}
+
+void Master::release_source(const Child& child)
+{
+    if (child.counted) {
+        source_slots_.remove(child.source);
+    }
+}
+
+// A prefork child that exits while serving is logged as a fork-mode child would be; a spare
+// that exits other than asked is worth a warning, since it was not serving anyone.
+void Master::log_prefork_exit(pid_t pid, const Child& child, int status)
+{
+    if (child.busy) {
+        log_closed(pid, child, status);
+    } else if (WIFSIGNALED(status)) {
+        log_warning("spare child exited pid=" + std::to_string(pid) +
+                    " reason=killed signal=" + std::to_string(WTERMSIG(status)));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) != child_served) {
+        log_warning("spare child exited pid=" + std::to_string(pid) +
+                    " reason=failed exit=" + std::to_string(WEXITSTATUS(status)));
+    }
+}
+
+}  // namespace echod

@@ -1,0 +1,29 @@
+#include "os/sys_error.hpp"
+
+#include <unistd.h>
+
+namespace echod {
+
+void throw_sys_error(const std::string& call, int error)
+{
+    throw std::system_error(error, std::generic_category(), call);
+}
+
+bool write_full(int fd, const void* data, std::size_t size) noexcept
+{
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::write(fd, p, size);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        p += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+}  // namespace echod
