@@ -9,6 +9,10 @@
 namespace echod {
 
 enum class CloseReason : std::uint8_t { eof = 1, idle, stall, reset, error, shutdown };
+constexpr std::size_t close_reason_count = 6;  // its largest value
+constexpr CloseReason close_reasons[] = {CloseReason::eof,   CloseReason::idle,
+                                         CloseReason::stall, CloseReason::reset,
+                                         CloseReason::error, CloseReason::shutdown};
 const char* close_reason_name(CloseReason reason);
 
 struct SessionLimits {

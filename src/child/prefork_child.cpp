@@ -2,16 +2,14 @@
 
 #include "child/child.hpp"
 #include "daemon/listener.hpp"
+#include "common/signals.hpp"
 #include "os/sys_error.hpp"
 
-#include <signal.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 
 namespace echod {
 namespace {
@@ -26,7 +24,7 @@ public:
 
     [[noreturn]] void run(pid_t master)
     {
-        signal_fd_ = reset_signals(true);
+        signal_fd_ = reset_child_signals(true);
         epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
         if (signal_fd_ < 0 || epoll_fd_ < 0 || !watch(signal_fd_, 0)) {
             ::_exit(child_setup_failed);
@@ -41,7 +39,7 @@ public:
                               served_ < settings_.max_connections)) {
             wait_and_accept();
         }
-        ::_exit(child_served);
+        ::_exit(child_reported);
     }
 
 private:
@@ -95,10 +93,10 @@ private:
             return false;
         }
         // EMFILE, ENFILE, ENOBUFS, ENOMEM: the master backs off before it forks again.
-        ChildReport report = make_report(ReportKind::accept_failed);
+        ChildReport report = ChildReport::from_this_process(ReportKind::accept_failed);
         report.error = error;
-        send(report);
-        ::_exit(child_served);
+        send_report(report_fd_, report);
+        ::_exit(child_reported);
     }
 
     void serve(int conn, const Endpoint& peer)
@@ -108,46 +106,35 @@ private:
             outcome = slots_.try_add(source_key(peer), settings_.max_per_source);
         }
         if (outcome == SourceSlots::Outcome::refused) {
-            send(with_peer(make_report(ReportKind::refused), peer));
+            send_report(report_fd_,
+                        ChildReport::from_this_process(ReportKind::refused).with_peer(peer));
             return;  // closed with nothing written, as in fork mode
         }
-        ChildReport accepted = with_peer(make_report(ReportKind::accepted), peer);
-        accepted.counted = outcome == SourceSlots::Outcome::counted;
-        send(accepted);
+        ChildReport accepted = ChildReport::from_this_process(ReportKind::accepted);
+        accepted.with_peer(peer).counted = outcome == SourceSlots::Outcome::counted;
+        send_report(report_fd_, accepted);
         const SessionResult result = run_echo_session(
             conn, settings_.limits, signal_fd_, [this] { return read_stop(); });
         ++served_;
-        ChildReport finished = make_report(ReportKind::finished);
-        finished.bytes_in = result.bytes_in;
-        finished.bytes_out = result.bytes_out;
-        finished.reason = static_cast<std::uint8_t>(result.reason);
-        finished.error = result.error;
+        ChildReport finished = ChildReport::finished(result);
         finished.last = retiring_ || (settings_.max_connections != 0 &&
                                       served_ >= settings_.max_connections);
-        send(finished);
+        send_report(report_fd_, finished);
     }
 
     // Any stop or retire request closes the listeners at once, so a port the master gave up
     // (a reload, a stop, the master's death) is not held open by a child that drains.
     StopRequest read_stop()
     {
-        signalfd_siginfo info{};
-        StopRequest request = StopRequest::none;
-        while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-            retiring_ = true;
-            if (info.ssi_signo == SIGINT) {
-                request = StopRequest::now;
-            } else if (info.ssi_signo == SIGTERM && request == StopRequest::none) {
-                request = StopRequest::graceful;
-            }
-        }
+        const StopSignals stop = echod::read_stop(signal_fd_);
+        retiring_ = retiring_ || stop.any;
         if (retiring_ && !listeners_.empty()) {
             for (int fd : listeners_) {
                 ::close(fd);
             }
             listeners_.clear();
         }
-        return request;
+        return stop.request;
     }
 
     void drop_listener(int listener)
@@ -156,29 +143,6 @@ private:
         listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener),
                          listeners_.end());
         retiring_ = retiring_ || listeners_.empty();
-    }
-
-    static ChildReport make_report(ReportKind kind)
-    {
-        ChildReport report;
-        report.pid = static_cast<std::int32_t>(::getpid());
-        report.kind = kind;
-        return report;
-    }
-
-    static ChildReport with_peer(ChildReport report, const Endpoint& peer)
-    {
-        const std::size_t length = std::min<std::size_t>(peer.length, sizeof report.peer);
-        std::memcpy(report.peer, &peer.storage, length);
-        report.peer_length = static_cast<std::uint8_t>(length);
-        return report;
-    }
-
-    void send(const ChildReport& report)
-    {
-        if (!write_full(report_fd_, &report, sizeof report)) {
-            ::_exit(child_report_failed);  // the master is gone
-        }
     }
 
     std::vector<int>& listeners_;

@@ -1,6 +1,6 @@
 #include "daemon/listener.hpp"
 
-#include "daemon/log.hpp"
+#include "daemon/log_events.hpp"
 #include "os/sys_error.hpp"
 
 #include <netinet/in.h>
@@ -63,21 +63,21 @@ std::vector<Listener> open_new(const Config& config, const std::vector<std::stri
             if (!(config.default_addresses && address == "::" && ipv6_missing(e))) {
                 throw;
             }
-            log_notice(std::string("IPv6 is not available on this host (") + e.what() +
-                       "); listening on IPv4 only");
+            log_ipv6_missing(e.what());
         }
     }
     return opened;
 }
 
-}  // namespace
-
+// The backlog the kernel really uses (net.core.somaxconn caps it).
 int effective_backlog(int backlog)
 {
     int somaxconn = 0;
     std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
     return somaxconn > 0 && backlog > somaxconn ? somaxconn : backlog;
 }
+
+}  // namespace
 
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current)
 {
@@ -128,10 +128,8 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
             result.push_back(std::move(*next_opened++));
         }
     }
-    if (effective_backlog(config.backlog) != config.backlog) {
-        log_warning("backlog=" + std::to_string(config.backlog) +
-                    " exceeds net.core.somaxconn; the kernel clamps it to " +
-                    std::to_string(effective_backlog(config.backlog)));
+    if (const int effective = effective_backlog(config.backlog); effective != config.backlog) {
+        log_backlog_clamped(config.backlog, effective);
     }
     return result;
 }

@@ -37,7 +37,4 @@ std::string format_listeners(const std::vector<Listener>& listeners);
 // accept4 passes on network errors of the new connection: that client is gone, go on.
 bool accept_error_is_client_gone(int error);
 
-// The backlog the kernel really uses (net.core.somaxconn caps it).
-int effective_backlog(int backlog);
-
 }  // namespace echod

@@ -2,7 +2,9 @@
 // Parse, check, init logging, bind, run; map failures to exit codes (see README).
 #include "daemon/config.hpp"
 #include "daemon/listener.hpp"
+#include "common/signals.hpp"
 #include "daemon/log.hpp"
+#include "daemon/log_events.hpp"
 #include "daemon/master.hpp"
 #include "daemon/pid_file.hpp"
 #include "daemon/privileges.hpp"
@@ -44,23 +46,21 @@ void ensure_standard_descriptors()
 // `echod --reload PID` (the unit's ExecReload): 0 once the new settings are live.
 int reload(pid_t pid)
 {
+    constexpr std::chrono::seconds answer_timeout{30};
     echod::log_init();
-    const std::string master = "pid " + std::to_string(pid);
     try {
-        switch (echod::request_reload(pid, std::chrono::seconds(30))) {
+        switch (echod::request_reload(pid, answer_timeout)) {
         case echod::ReloadOutcome::applied:
             return exit_ok;
         case echod::ReloadOutcome::rejected:
-            echod::log_error("reload: " + master +
-                             " rejected the new settings and keeps its running ones; its log"
-                             " says why");
+            echod::log_reload_request_rejected(pid);
             return exit_reload_rejected;
         case echod::ReloadOutcome::no_answer:
             break;
         }
-        echod::log_error("reload: " + master + " did not answer within 30s");
+        echod::log_reload_request_unanswered(pid, answer_timeout);
     } catch (const std::system_error& e) {
-        echod::log_error(std::string("reload: ") + e.what());
+        echod::log_reload_request_failed(e.what());
     }
     return exit_unavailable;
 }
@@ -87,7 +87,7 @@ int run(const echod::CommandLine& command_line)
             return exit_config;
         }
     }
-    echod::Master::block_signals();
+    echod::block_master_signals();
     echod::log_init();
     echod::Config config = echod::load_config(command_line);
     if (command_line.action == Action::check_config) {
@@ -99,9 +99,7 @@ int run(const echod::CommandLine& command_line)
     std::vector<echod::Listener> listeners = echod::adopt_listeners();
     const bool socket_activated = !listeners.empty();
     if (socket_activated) {
-        echod::log_notice("socket activation: listening=" + echod::format_listeners(listeners) +
-                          " from the socket unit; its port and backlog are used, and address,"
-                          " port and backlog in " + config.path + " are not");
+        echod::log_socket_activation(echod::format_listeners(listeners), config.path);
     } else {
         listeners = echod::open_listeners(config, listeners);
     }
@@ -112,7 +110,7 @@ int run(const echod::CommandLine& command_line)
     try {
         return master.run();
     } catch (const std::exception& e) {  // after start-up: a bug, not a start failure
-        echod::log_error(std::string("fatal: ") + e.what());
+        echod::log_fatal(e.what());
         return exit_software;
     }
 }
@@ -128,13 +126,13 @@ int main(int argc, char* argv[])
         std::cerr << "echod: " << e.what() << "\nTry 'echod --help'.\n";
         return exit_usage;
     } catch (const echod::ConfigError& e) {
-        echod::log_error(std::string("config error: ") + e.what());
+        echod::log_config_error(e.what());
         return exit_config;
     } catch (const std::system_error& e) {
-        echod::log_error(std::string("cannot start: ") + e.what());
+        echod::log_cannot_start(e.what());
         return exit_oserr;
     } catch (const std::exception& e) {
-        echod::log_error(std::string("fatal: ") + e.what());
+        echod::log_fatal(e.what());
         return exit_software;
     }
 }

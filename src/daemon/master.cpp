@@ -1,5 +1,6 @@
 #include "daemon/master.hpp"
 
+#include "common/signals.hpp"
 #include "daemon/log.hpp"
 #include "daemon/reload_request.hpp"
 #include "os/sys_error.hpp"
@@ -16,36 +17,7 @@ namespace {
 // After shutdown_timeout children get SIGINT (close now); what is left after this, SIGKILL.
 constexpr std::chrono::seconds kill_grace{2};
 
-// The signals the master reads from its signalfd.
-constexpr int master_signal_numbers[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-
-sigset_t master_signals()
-{
-    sigset_t set;
-    sigemptyset(&set);
-    for (int signal : master_signal_numbers) {
-        sigaddset(&set, signal);
-    }
-    return set;
-}
-
 }  // namespace
-
-void Master::block_signals()
-{
-    sigset_t set = master_signals();
-    // SIGUSR2 is the prefork children's "retire": blocked here too, so that one sent to a
-    // child between fork() and its own signal setup stays pending instead of being lost.
-    sigaddset(&set, SIGUSR2);
-    check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
-    // Dispositions survive exec: a launcher that ignored SIGCHLD would make the kernel reap
-    // the children itself, and nothing could be accounted for. Reset what was inherited.
-    for (int signal : master_signal_numbers) {
-        ::signal(signal, SIG_DFL);
-    }
-    ::signal(SIGPIPE, SIG_IGN);
-    ::signal(SIGUSR2, SIG_IGN);  // reserved; a group-wide SIGUSR2 must not kill the master
-}
 
 Master::Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
                bool socket_activated)
@@ -54,8 +26,7 @@ Master::Master(CommandLine command_line, Config config, std::vector<Listener> li
       listeners_(std::move(listeners)),
       socket_activated_(socket_activated)
 {
-    const sigset_t set = master_signals();
-    signal_fd_.reset(check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd"));
+    signal_fd_.reset(open_master_signal_fd());
     int pipe_fds[2];
     check_sys(::pipe2(pipe_fds, O_CLOEXEC), "pipe2");
     report_read_.reset(pipe_fds[0]);
@@ -68,13 +39,13 @@ int Master::run()
 {
     spawn_rate_ = config_.min_spare_children;  // every spare before the ready line
     maintain_spares(Clock::now());
-    log_ready("ready");
+    log_ready(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());
     while (phase_ == Phase::running || !children_.empty()) {
         poll_once();
         tick(Clock::now());
     }
-    log_notice("stopped served=" + std::to_string(stats_.served));
+    log_stopped(stats_.served);
     return 0;
 }
 
@@ -84,7 +55,12 @@ void Master::poll_once()
     std::vector<pollfd>& fds = poll_fds_;
     fds.assign({{signal_fd_.get(), POLLIN, 0}, {report_read_.get(), POLLIN, 0}});
     const Clock::time_point now = Clock::now();
-    if (accepting(now)) {
+    end_pause_if_over(now);
+    if (config_.mode == Mode::fork && phase_ == Phase::running && !paused_until_ &&
+        children_.size() >= config_.max_children) {
+        strike_children_limit(now);
+    }
+    if (accepting()) {
         for (const Listener& listener : listeners_) {
             fds.push_back({listener.fd.get(), POLLIN, 0});
         }
@@ -113,28 +89,25 @@ void Master::poll_once()
     }
 }
 
-// At max_children the listeners leave the poll set: new clients wait in the kernel backlog.
-bool Master::accepting(Clock::time_point now)
+void Master::end_pause_if_over(Clock::time_point now)
 {
-    if (config_.mode == Mode::prefork) {
-        return false;  // the children accept
+    if (paused_until_ && now >= *paused_until_) {
+        paused_until_.reset();
     }
-    if (phase_ != Phase::running || (paused_until_ && now < *paused_until_)) {
-        return false;
-    }
-    paused_until_.reset();
-    if (children_.size() >= config_.max_children) {
-        strike_children_limit(now);
-        return false;
-    }
-    return true;
+}
+
+// Whether the master itself accepts now (fork mode; in prefork mode the children do). At
+// max_children the listeners leave the poll set: new clients wait in the kernel backlog.
+bool Master::accepting() const
+{
+    return config_.mode == Mode::fork && phase_ == Phase::running && !paused_until_ &&
+           children_.size() < config_.max_children;
 }
 
 void Master::strike_children_limit(Clock::time_point now)
 {
     if (children_limit_.strike(now)) {
-        log_notice("limit reached: max_children=" + std::to_string(config_.max_children) +
-                   "; new clients wait in the listen backlog");
+        log_children_limit_reached(config_.max_children);
     }
 }
 
@@ -174,14 +147,12 @@ void Master::tick(Clock::time_point now)
     settle_limits(now);
     service_.tick(now, [this] { return status_text(); });
     if (phase_ == Phase::draining && now >= deadline_) {
-        log_notice("shutdown_timeout reached: closing active=" +
-                   std::to_string(children_.busy()));
+        log_shutdown_timeout_reached(children_.busy());
         signal_children(SIGINT);
         phase_ = Phase::terminating;
         deadline_ = now + kill_grace;
     } else if (phase_ == Phase::terminating && !killed_ && now >= deadline_) {
-        log_warning("children still running after SIGINT: sending SIGKILL to " +
-                    std::to_string(children_.size()));
+        log_sending_sigkill(children_.size());
         signal_children(SIGKILL);
         killed_ = true;
     }
@@ -195,7 +166,7 @@ void Master::read_signals()
         switch (info.ssi_signo) {
         case SIGCHLD: reap = true; break;
         case SIGHUP: answer_reload_request(info, reload()); break;
-        case SIGUSR1: log_status(); break;
+        case SIGUSR1: log_status(counters(), format_listeners(listeners_)); break;
         case SIGTERM: begin_stop(true); break;
         case SIGINT: begin_stop(false); break;
         default: break;
@@ -209,7 +180,7 @@ void Master::read_signals()
 bool Master::reload()
 {
     if (phase_ != Phase::running) {
-        log_notice("reload ignored: stopping");
+        log_reload_ignored_stopping();
         return false;
     }
     service_.reloading();
@@ -217,7 +188,7 @@ bool Master::reload()
         Config next = load_config(command_line_);
         if (next.user != config_.user || next.group != config_.group ||
             next.pid_file != config_.pid_file) {
-            log_warning("reload: user, group and pid_file take effect at the next start");
+            log_reload_fixed_keys_unchanged();
             next.user = config_.user;
             next.group = config_.group;
             next.pid_file = config_.pid_file;
@@ -225,8 +196,7 @@ bool Master::reload()
         if (socket_activated_) {
             if (next.addresses != config_.addresses || next.port != config_.port ||
                 next.backlog != config_.backlog) {
-                log_notice("reload: address, port and backlog come from the socket unit; the "
-                           "values in " + next.path + " are not used");
+                log_reload_socket_keys_unused(next.path);
             }
             next.addresses = config_.addresses;
             next.port = config_.port;
@@ -252,14 +222,13 @@ bool Master::reload()
         retire_prefork_children();
         spawn_rate_ = config_.min_spare_children;  // replace them all at once
     } catch (const std::exception& e) {
-        log_error(std::string("reload failed: ") + e.what() +
-                  "; keeping the running configuration");
+        log_reload_failed(e.what());
         reload_failed_ = true;
         service_.ready(status_text());
         return false;
     }
     log_set_level(config_.log_level);
-    log_ready("reloaded");
+    log_reloaded(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());
     return true;
 }
@@ -273,24 +242,27 @@ void Master::begin_stop(bool graceful)
     if (phase_ == Phase::running) {
         service_.stopping("stopping: " + counters());
     }
-    stop_listening(listeners_);  // not systemd's sockets: the spares leave on SIGUSR2 below
+    stop_listening(listeners_);  // not systemd's sockets: the spares leave when retired below
     listeners_.clear();
     paused_until_.reset();
     // Prefork spares leave at once, busy prefork children after their connection; a
-    // fork-mode child ignores SIGUSR2.
-    signal_children(SIGUSR2);
+    // fork-mode child ignores retire_signal.
+    signal_children(retire_signal);
     if (graceful && config_.shutdown_timeout.count() > 0) {
-        log_notice("stopping signal=SIGTERM active=" + std::to_string(children_.busy()) +
-                   " shutdown_timeout=" + format_duration(config_.shutdown_timeout));
+        log_stopping("SIGTERM", children_.busy(), config_.shutdown_timeout);
         phase_ = Phase::draining;
         deadline_ = now + config_.shutdown_timeout;
         return;
     }
-    log_notice(std::string("stopping signal=") + (graceful ? "SIGTERM" : "SIGINT") +
-               " active=" + std::to_string(children_.busy()) + " closing now");
+    log_stopping(graceful ? "SIGTERM" : "SIGINT", children_.busy(), std::nullopt);
     signal_children(SIGINT);
     phase_ = Phase::terminating;
     deadline_ = now + kill_grace;
+}
+
+SessionLimits Master::session_limits() const
+{
+    return {config_.idle_timeout, config_.stall_timeout, config_.shutdown_timeout};
 }
 
 void Master::signal_children(int signal)
@@ -300,21 +272,11 @@ void Master::signal_children(int signal)
     }
 }
 
-void Master::log_ready(const char* what) const
+ListeningState Master::listening_state(const std::string& listening) const
 {
     const std::uint16_t port = listeners_.empty() ? 0 : listeners_.front().bound.port();
-    const std::string backlog =
-        socket_activated_ ? std::string("socket-unit") : std::to_string(config_.backlog);
-    log_notice(std::string(what) + " listening=" + format_listeners(listeners_) +
-               " port=" + std::to_string(port) + " backlog=" + backlog +
-               " max_children=" + std::to_string(config_.max_children) +
-               " max_per_source=" + std::to_string(config_.max_per_source) +
-               " mode=" + mode_name(config_.mode) + " pid=" + std::to_string(::getpid()));
-}
-
-void Master::log_status() const
-{
-    log_notice("status " + counters() + " listening=" + format_listeners(listeners_));
+    return {listening, port,
+            socket_activated_ ? std::nullopt : std::optional<int>(config_.backlog), config_};
 }
 
 std::string Master::status_text() const
@@ -332,12 +294,11 @@ std::string Master::counters() const
                        " served=" + std::to_string(stats_.served) +
                        " refused=" + std::to_string(stats_.refused) +
                        " fork_failed=" + std::to_string(stats_.fork_failed);
-    for (auto reason : {CloseReason::eof, CloseReason::idle, CloseReason::stall,
-                        CloseReason::reset, CloseReason::error, CloseReason::shutdown}) {
+    for (CloseReason reason : close_reasons) {
         line += std::string(" ") + close_reason_name(reason) + "=" +
                 std::to_string(stats_.by_reason[static_cast<std::size_t>(reason)]);
     }
-    line += " killed=" + std::to_string(stats_.by_reason[7]);
+    line += " killed=" + std::to_string(stats_.killed);
     if (config_.mode == Mode::prefork) {
         line += " spare=" + std::to_string(children_.spares());
     }

@@ -6,6 +6,7 @@
 #include "daemon/config.hpp"
 #include "daemon/limit_episode.hpp"
 #include "daemon/listener.hpp"
+#include "daemon/log_events.hpp"
 #include "daemon/service_manager.hpp"
 #include "common/source_slots.hpp"
 #include "os/unique_fd.hpp"
@@ -23,10 +24,6 @@ namespace echod {
 
 class Master {
 public:
-    // Blocks the signals the master reads from its signalfd and ignores SIGPIPE. Called
-    // first thing in main, so a signal that comes during start-up waits for the loop.
-    static void block_signals();
-
     // `socket_activated`: the listeners came from systemd, and a reload keeps them whatever
     // the file says about address, port and backlog.
     Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
@@ -44,12 +41,14 @@ private:
         std::uint64_t served = 0;
         std::uint64_t refused = 0;
         std::uint64_t fork_failed = 0;
-        std::array<std::uint64_t, 8> by_reason{};  // CloseReason values, 7: killed/failed
+        std::array<std::uint64_t, close_reason_count + 1> by_reason{};  // by CloseReason
+        std::uint64_t killed = 0;  // ended without a report: killed, or failed
     };
 
     // master.cpp: the loop, signals, reload, stop, status.
     void poll_once();
-    bool accepting(Clock::time_point now);
+    void end_pause_if_over(Clock::time_point now);
+    bool accepting() const;
     void strike_children_limit(Clock::time_point now);  // logs the first strike
     int poll_timeout(Clock::time_point now) const;
     void tick(Clock::time_point now);
@@ -57,8 +56,8 @@ private:
     bool reload();  // true if the new settings are live
     void begin_stop(bool graceful);
     void signal_children(int signal);
-    void log_ready(const char* what) const;
-    void log_status() const;
+    SessionLimits session_limits() const;  // what a child gets from config_
+    ListeningState listening_state(const std::string& listening) const;
     std::string counters() const;     // "active=... killed=N", for the status line and STATUS=
     std::string status_text() const;  // STATUS= for systemd
 
@@ -72,7 +71,10 @@ private:
     void drain_reports();
     void handle_report(const ChildReport& report, Clock::time_point now);
     void reap_children();
-    void log_closed(pid_t pid, const Child& child, int status);
+    // Counts and logs a connection that ended: `report` is its child's `finished` record,
+    // or null if the child died without one (`wait_status` says how).
+    void close_connection(pid_t pid, const Child& child, const ChildReport* report,
+                          int wait_status = 0);
     void settle_limits(Clock::time_point now);
 
     // master_prefork.cpp: spare children, and what they report.
@@ -82,7 +84,7 @@ private:
     void retire_prefork_children();
     void handle_prefork_report(const ChildReport& report, Clock::time_point now);
     void release_source(const Child& child);
-    void log_prefork_exit(pid_t pid, const Child& child, int status);
+    void prefork_child_exited(pid_t pid, const Child& child, int wait_status);
 
     CommandLine command_line_;
     Config config_;

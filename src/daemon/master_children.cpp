@@ -1,25 +1,25 @@
 // The master's child half: accept, apply the limits, fork, read reports, reap, log.
 #include "daemon/master.hpp"
 
-#include "daemon/log.hpp"
 #include "os/sys_error.hpp"
 
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
+#include <algorithm>
 
 namespace echod {
 namespace {
 
 constexpr int accepts_per_wakeup = 64;  // then back to poll, so signals are not starved
 constexpr std::chrono::milliseconds max_backoff{1000};
-constexpr std::size_t killed_slot = 7;
 
-std::string describe(int error)
+// The `finished` record of a reaped fork-mode child, if its exit says that it wrote it.
+const ChildReport* final_report(const Child& child, int wait_status)
 {
-    return std::strerror(error);
+    const bool reported = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == child_reported;
+    return reported && child.report ? &*child.report : nullptr;
 }
 
 }  // namespace
@@ -47,8 +47,7 @@ void Master::accept_from(const Listener& listener)
         // EMFILE, ENFILE, ENOBUFS, ENOMEM: the client stays queued; try again shortly
         // instead of spinning on a listener that stays readable.
         if (descriptor_limit_.strike(Clock::now())) {
-            log_warning("limit reached: accept4 failed (" + describe(error) +
-                        "); accepting paused");
+            log_accept_limit_reached(error);
         }
         pause_accepting(std::chrono::milliseconds(100));
         return;
@@ -71,8 +70,7 @@ void Master::refuse(const Endpoint& peer, Clock::time_point now)
     SourceLimit& limit = source_limits_[source_key(peer)];
     if (limit.episode.strike(now)) {
         limit.host = format_host(peer);
-        log_notice("limit reached: max_per_source=" + std::to_string(config_.max_per_source) +
-                   " source=" + limit.host + "; further connections from it are closed");
+        log_source_limit_reached(config_.max_per_source, limit.host);
     }
 }
 
@@ -81,10 +79,7 @@ void Master::spawn(UniqueFd conn, const Endpoint& peer)
     const pid_t pid = ::fork();
     const int fork_error = errno;
     if (pid == 0) {
-        run_child(conn.get(), report_write_.get(),
-                  SessionLimits{config_.idle_timeout, config_.stall_timeout,
-                                config_.shutdown_timeout},
-                  pid_);
+        run_child(conn.get(), report_write_.get(), session_limits(), pid_);
     }
     const Clock::time_point now = Clock::now();
     if (pid < 0) {
@@ -92,10 +87,7 @@ void Master::spawn(UniqueFd conn, const Endpoint& peer)
         return;
     }
     children_.add(pid, peer, now);
-    if (log_enabled(LogLevel::debug)) {
-        log_debug("connection accepted peer=" + format_endpoint(peer) +
-                  " pid=" + std::to_string(pid));
-    }
+    log_connection_accepted(peer, pid);
 }
 
 // The server goes on after a pause that doubles while fork keeps failing.
@@ -103,7 +95,7 @@ void Master::fork_failed(int error, const char* consequence)
 {
     ++stats_.fork_failed;
     if (fork_limit_.strike(Clock::now())) {
-        log_warning("limit reached: fork failed (" + describe(error) + "); " + consequence);
+        log_fork_limit_reached(error, consequence);
     }
     pause_accepting(backoff_);
     backoff_ = std::min(backoff_ * 2, max_backoff);
@@ -157,69 +149,47 @@ void Master::reap_children()
         if (auto child = children_.take(pid)) {
             release_source(*child);  // a connection still counted in SourceSlots ends here
             if (child->prefork) {
-                log_prefork_exit(pid, *child, status);
+                prefork_child_exited(pid, *child, status);
             } else {
-                log_closed(pid, *child, status);
+                close_connection(pid, *child, final_report(*child, status), status);
             }
         }
     }
 }
 
-void Master::log_closed(pid_t pid, const Child& child, int status)
+void Master::close_connection(pid_t pid, const Child& child, const ChildReport* report,
+                              int wait_status)
 {
-    const bool reported = WIFEXITED(status) && WEXITSTATUS(status) == child_served && child.report;
-    const auto reason = reported ? static_cast<CloseReason>(child.report->reason) : CloseReason{};
     ++stats_.served;
-    ++stats_.by_reason[reported ? std::min<std::size_t>(child.report->reason, killed_slot)
-                                : killed_slot];
-    const LogLevel level =
-        !reported || reason == CloseReason::error ? LogLevel::warning : LogLevel::info;
-    if (!log_enabled(level)) {
-        return;
+    if (report != nullptr) {
+        ++stats_.by_reason[std::min<std::size_t>(report->reason, close_reason_count)];
+    } else {
+        ++stats_.killed;
     }
     const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(
         Clock::now() - child.started);
-    std::string line = "connection closed peer=" + format_endpoint(child.peer) +
-                       " pid=" + std::to_string(pid);
-    line += reported ? " bytes_in=" + std::to_string(child.report->bytes_in) +
-                           " bytes_out=" + std::to_string(child.report->bytes_out)
-                     : std::string(" bytes_in=- bytes_out=-");
-    line += " duration_ms=" + std::to_string(duration.count());
-    if (!reported) {
-        line += WIFSIGNALED(status) ? " reason=killed signal=" + std::to_string(WTERMSIG(status))
-                                    : " reason=failed exit=" + std::to_string(WEXITSTATUS(status));
-    } else {
-        line += std::string(" reason=") + close_reason_name(reason);
-        if (child.report->error != 0) {
-            line += " error=\"" + describe(child.report->error) + "\"";
-        }
-    }
-    log_message(level, line);
+    log_connection_closed(child.peer, pid, {report, wait_status}, duration);
 }
 
 void Master::settle_limits(Clock::time_point now)
 {
     if (children_limit_.settle(now, children_.busy() >= config_.max_children)) {
-        log_notice("limit cleared: max_children=" + std::to_string(config_.max_children) +
-                   " duration_ms=" + std::to_string(children_limit_.duration_ms(now)));
+        log_children_limit_cleared(config_.max_children, children_limit_.duration_ms(now));
     }
     if (fork_limit_.settle(now, false)) {
-        log_notice("limit cleared: fork failed=" + std::to_string(fork_limit_.strikes()) +
-                   " clients dropped duration_ms=" + std::to_string(fork_limit_.duration_ms(now)));
+        log_fork_limit_cleared(fork_limit_.strikes(), fork_limit_.duration_ms(now));
         backoff_ = std::chrono::milliseconds(100);
     }
     if (descriptor_limit_.settle(now, false)) {
-        log_notice("limit cleared: accept4 failed=" + std::to_string(descriptor_limit_.strikes()) +
-                   " duration_ms=" + std::to_string(descriptor_limit_.duration_ms(now)));
+        log_accept_limit_cleared(descriptor_limit_.strikes(), descriptor_limit_.duration_ms(now));
     }
     for (auto it = source_limits_.begin(); it != source_limits_.end();) {
         const bool full = config_.max_per_source > 0 &&
                           children_.from_source(it->first) >= config_.max_per_source;
         if (it->second.episode.settle(now, full)) {
-            log_notice("limit cleared: max_per_source=" + std::to_string(config_.max_per_source) +
-                       " source=" + it->second.host + " refused=" +
-                       std::to_string(it->second.episode.strikes()) + " duration_ms=" +
-                       std::to_string(it->second.episode.duration_ms(now)));
+            log_source_limit_cleared(config_.max_per_source, it->second.host,
+                                     it->second.episode.strikes(),
+                                     it->second.episode.duration_ms(now));
             it = source_limits_.erase(it);
         } else {
             ++it;

@@ -2,8 +2,8 @@
 // max_spare_children, and reads what they report about the connections they accept.
 #include "daemon/master.hpp"
 
-#include "daemon/log.hpp"
 #include "child/prefork_child.hpp"
+#include "common/signals.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -17,14 +17,6 @@ namespace {
 constexpr std::size_t max_spawn_rate = 32;           // forks per loop pass, at the top of the ramp
 constexpr std::chrono::seconds retire_interval{1};  // one surplus spare retired per interval
 
-Endpoint peer_of(const ChildReport& report)
-{
-    Endpoint peer;
-    std::memcpy(&peer.storage, report.peer, report.peer_length);
-    peer.length = report.peer_length;
-    return peer;
-}
-
 }  // namespace
 
 // Forks spares up to min_spare_children: one per pass at first, doubling each pass that
@@ -33,11 +25,10 @@ Endpoint peer_of(const ChildReport& report)
 void Master::maintain_spares(Clock::time_point now)
 {
     spares_short_ = false;
-    if (phase_ != Phase::running || config_.mode != Mode::prefork ||
-        (paused_until_ && now < *paused_until_)) {
+    end_pause_if_over(now);
+    if (phase_ != Phase::running || config_.mode != Mode::prefork || paused_until_) {
         return;
     }
-    paused_until_.reset();
     if (children_.busy() >= config_.max_children) {
         strike_children_limit(now);
     }
@@ -73,9 +64,8 @@ bool Master::spawn_spare()
     std::vector<int> keep = listeners;
     keep.push_back(report_write_.get());
     std::sort(keep.begin(), keep.end());
-    const PreforkSettings settings{
-        SessionLimits{config_.idle_timeout, config_.stall_timeout, config_.shutdown_timeout},
-        config_.max_per_source, config_.max_connections_per_child};
+    const PreforkSettings settings{session_limits(), config_.max_per_source,
+                                   config_.max_connections_per_child};
     const pid_t pid = ::fork();
     if (pid == 0) {
         run_prefork_child(listeners, keep, report_write_.get(), settings, source_slots_, pid_);
@@ -90,7 +80,7 @@ bool Master::spawn_spare()
 
 void Master::retire(pid_t pid)
 {
-    ::kill(pid, SIGUSR2);
+    ::kill(pid, retire_signal);
     children_.retire(pid);
 }
 
@@ -110,22 +100,19 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
     const pid_t pid = report.pid;
     switch (report.kind) {
     case ReportKind::accepted: {
-        const Endpoint peer = peer_of(report);
+        const Endpoint peer = report.peer();
         children_.begin_connection(pid, peer, now, report.counted != 0);
-        if (log_enabled(LogLevel::debug)) {
-            log_debug("connection accepted peer=" + format_endpoint(peer) +
-                      " pid=" + std::to_string(pid));
-        }
+        log_connection_accepted(peer, pid);
         break;
     }
     case ReportKind::refused:
-        refuse(peer_of(report), now);
+        refuse(report.peer(), now);
         break;
     case ReportKind::finished:
         if (std::optional<Child> child = children_.end_connection(pid, report.last != 0)) {
             child->report = report;
             release_source(*child);
-            log_closed(pid, *child, W_EXITCODE(child_served, 0));
+            close_connection(pid, *child, &report);
         }
         break;
     case ReportKind::accept_failed:
@@ -133,8 +120,7 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
             break;  // stopping: no more spares are forked, so there is nothing to pause
         }
         if (descriptor_limit_.strike(now)) {
-            log_warning("limit reached: accept4 failed in a child (" +
-                        std::string(std::strerror(report.error)) + "); forking paused");
+            log_child_accept_limit_reached(report.error);
         }
         pause_accepting(std::chrono::milliseconds(100));
         break;
@@ -148,18 +134,16 @@ void Master::release_source(const Child& child)
     }
 }
 
-// A prefork child that exits while serving is logged as a fork-mode child would be; a spare
-// that exits other than asked is worth a warning, since it was not serving anyone.
-void Master::log_prefork_exit(pid_t pid, const Child& child, int status)
+// A prefork child that dies while serving ends its connection without a report (its
+// `finished` record would have ended the connection already); a spare that exits other than
+// asked is worth a warning, since it was not serving anyone.
+void Master::prefork_child_exited(pid_t pid, const Child& child, int wait_status)
 {
     if (child.busy) {
-        log_closed(pid, child, status);
-    } else if (WIFSIGNALED(status)) {
-        log_warning("spare child exited pid=" + std::to_string(pid) +
-                    " reason=killed signal=" + std::to_string(WTERMSIG(status)));
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) != child_served) {
-        log_warning("spare child exited pid=" + std::to_string(pid) +
-                    " reason=failed exit=" + std::to_string(WEXITSTATUS(status)));
+        close_connection(pid, child, nullptr, wait_status);
+    } else if (WIFSIGNALED(wait_status) ||
+               (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) != child_reported)) {
+        log_spare_exited(pid, wait_status);
     }
 }
 

@@ -1,6 +1,6 @@
 #include "daemon/privileges.hpp"
 
-#include "daemon/log.hpp"
+#include "daemon/log_events.hpp"
 #include "os/sys_error.hpp"
 
 #include <grp.h>
@@ -15,7 +15,7 @@ void drop_privileges(const Config& config)
         return;
     }
     if (::geteuid() != 0) {
-        log_warning("user=" + config.user + " ignored: echod was not started as root");
+        log_user_ignored_not_root(config.user);
         return;
     }
     const passwd* user = ::getpwnam(config.user.c_str());
@@ -37,8 +37,7 @@ void drop_privileges(const Config& config)
     if (::setuid(0) == 0) {
         throw_sys_error("setuid: root could be regained after dropping to " + config.user, EPERM);
     }
-    log_info("dropped privileges user=" + config.user + " uid=" + std::to_string(uid) +
-             " gid=" + std::to_string(gid));
+    log_privileges_dropped(config.user, uid, gid);
 }
 
 }  // namespace echod

@@ -1,6 +1,6 @@
 #include "daemon/service_manager.hpp"
 
-#include "daemon/log.hpp"
+#include "daemon/log_events.hpp"
 #include "os/sys_error.hpp"
 
 #include <dlfcn.h>
@@ -210,7 +210,7 @@ void ServiceManager::send(const std::string& message)
     }
     const int result = systemd_->notify(0, message.c_str());
     if (result < 0) {
-        log_debug("sd_notify failed: " + std::system_category().message(-result));
+        log_notify_failed(std::system_category().message(-result));
     }
 }
 

@@ -1,0 +1,89 @@
+// The master <-> child protocol: the record a child writes to the shared report pipe, and
+// the exit statuses a child ends with. Both kinds of child speak it; the master reads it.
+#pragma once
+
+#include "child/echo_session.hpp"
+#include "os/address.hpp"
+
+#include <netinet/in.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+
+namespace echod {
+
+// A fork-mode child sends one `finished` record. A prefork child sends `accepted` (with the
+// peer) and `finished` for every connection, `refused` for one over max_per_source, and
+// `accept_failed` before it exits because accept4 failed.
+enum class ReportKind : std::uint8_t { finished = 0, accepted, refused, accept_failed };
+
+// What a child tells the master, in one write to the shared report pipe. It is smaller than
+// PIPE_BUF, so records from many children never interleave.
+struct ChildReport {
+    std::int32_t pid = 0;
+    std::int32_t error = 0;  // errno for reset, error and accept_failed
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    std::uint8_t reason = 0;  // CloseReason
+    ReportKind kind = ReportKind::finished;
+    std::uint8_t counted = 0;  // accepted: counted in SourceSlots, the master takes it back
+    std::uint8_t last = 0;     // finished: the child exits now instead of accepting again
+    std::uint8_t peer_length = 0;
+    std::uint8_t peer_address[28] = {};  // accepted, refused: the peer's sockaddr
+    std::uint8_t padding[3] = {};
+
+    // A record of `kind` from the calling process.
+    static ChildReport from_this_process(ReportKind kind)
+    {
+        ChildReport report;
+        report.pid = static_cast<std::int32_t>(::getpid());
+        report.kind = kind;
+        return report;
+    }
+
+    // A `finished` record of `session`.
+    static ChildReport finished(const SessionResult& session)
+    {
+        ChildReport report = from_this_process(ReportKind::finished);
+        report.error = session.error;
+        report.bytes_in = session.bytes_in;
+        report.bytes_out = session.bytes_out;
+        report.reason = static_cast<std::uint8_t>(session.reason);
+        return report;
+    }
+
+    ChildReport& with_peer(const Endpoint& endpoint)
+    {
+        const std::size_t length = std::min<std::size_t>(endpoint.length, sizeof peer_address);
+        std::memcpy(peer_address, &endpoint.storage, length);
+        peer_length = static_cast<std::uint8_t>(length);
+        return *this;
+    }
+
+    Endpoint peer() const
+    {
+        Endpoint endpoint;
+        std::memcpy(&endpoint.storage, peer_address, peer_length);
+        endpoint.length = peer_length;
+        return endpoint;
+    }
+
+    CloseReason close_reason() const { return static_cast<CloseReason>(reason); }
+};
+static_assert(sizeof(ChildReport) <= PIPE_BUF, "a report must be one atomic pipe write");
+static_assert(sizeof(sockaddr_in6) <= sizeof(ChildReport::peer_address),
+              "an IPv6 peer must fit in a report");
+
+// Child exit statuses: the master tells a child that said all it had to say from one that
+// failed (or was killed) before it could.
+enum ChildExit : int {
+    child_reported = 0,       // every record it owed is in the pipe
+    child_report_failed = 2,  // the report pipe was gone (the master died)
+    child_setup_failed = 3,   // signal setup failed; nothing was echoed
+};
+
+}  // namespace echod

@@ -1,0 +1,84 @@
+#include "common/signals.hpp"
+
+#include "os/sys_error.hpp"
+
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+namespace echod {
+namespace {
+
+// The signals the master reads from its signalfd.
+constexpr int master_signal_numbers[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+
+sigset_t master_signals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : master_signal_numbers) {
+        sigaddset(&set, signal);
+    }
+    return set;
+}
+
+}  // namespace
+
+void block_master_signals()
+{
+    sigset_t set = master_signals();
+    sigaddset(&set, retire_signal);
+    check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
+    // Dispositions survive exec: reset what was inherited.
+    for (int signal : master_signal_numbers) {
+        ::signal(signal, SIG_DFL);
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+    ::signal(retire_signal, SIG_IGN);  // a group-wide one must not kill the master
+}
+
+int open_master_signal_fd()
+{
+    const sigset_t set = master_signals();
+    return check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd");
+}
+
+int reset_child_signals(bool prefork)
+{
+    for (int signal : {SIGHUP, SIGUSR1, SIGPIPE}) {
+        ::signal(signal, SIG_IGN);
+    }
+    ::signal(SIGCHLD, SIG_DFL);
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    if (prefork) {
+        // Still blocked from the master: one already pending is kept (setting SIG_IGN
+        // would discard it) and read from the signalfd.
+        ::signal(retire_signal, SIG_DFL);
+        sigaddset(&stops, retire_signal);
+    } else {
+        ::signal(retire_signal, SIG_IGN);
+    }
+    if (::sigprocmask(SIG_SETMASK, &stops, nullptr) != 0) {
+        return -1;
+    }
+    return ::signalfd(-1, &stops, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+StopSignals read_stop(int signal_fd)
+{
+    signalfd_siginfo info{};
+    StopSignals stop;
+    while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        stop.any = true;
+        if (info.ssi_signo == SIGINT) {
+            stop.request = StopRequest::now;
+        } else if (info.ssi_signo == SIGTERM && stop.request == StopRequest::none) {
+            stop.request = StopRequest::graceful;
+        }
+    }
+    return stop;
+}
+
+}  // namespace echod

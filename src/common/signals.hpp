@@ -1,0 +1,49 @@
+// The signal contract of the master and its children, in one place (the README's signal
+// tables describe this file):
+//
+//   signal   master                               child
+//   SIGHUP   reload (answered if sent by          ignored (meant for the master)
+//            `echod --reload`)
+//   SIGTERM  graceful stop                        drain for shutdown_timeout, then close
+//   SIGINT   fast stop                            close now
+//   SIGCHLD  reap                                 default
+//   SIGUSR1  log a status line                    ignored (meant for the master)
+//   SIGUSR2  ignored                              prefork: retire; fork mode: ignored
+//   SIGPIPE  ignored                              ignored
+//
+// Signals are never handled in a handler: the master reads its set from a signalfd in its
+// poll loop, and a child reads its stop signals from a signalfd of its own.
+#pragma once
+
+#include "child/echo_session.hpp"
+
+#include <signal.h>
+
+namespace echod {
+
+// What the master sends a prefork child to retire it: an idle child exits at once, a busy
+// one after its connection.
+constexpr int retire_signal = SIGUSR2;
+
+// The master, first thing at start: resets the dispositions a launcher may have left
+// (SIG_IGN for SIGCHLD would let the kernel reap children behind the master's back),
+// blocks its signals so that one arriving during start-up waits for the loop, and ignores
+// SIGPIPE and retire_signal (blocked as well, so that one sent to a child between fork()
+// and its own signal setup stays pending there instead of being lost).
+void block_master_signals();
+// A non-blocking, close-on-exec signalfd for the master's signals.
+int open_master_signal_fd();
+
+// A child, first thing after fork: ignores the master's signals, restores SIGCHLD, blocks
+// SIGTERM, SIGINT and (`prefork`) retire_signal, and returns a signalfd reporting them, or
+// -1. A fork-mode child ignores retire_signal: a group-wide one is not for it.
+int reset_child_signals(bool prefork);
+
+// The stop requests waiting on a child's signalfd.
+struct StopSignals {
+    StopRequest request = StopRequest::none;  // SIGINT: now; SIGTERM: graceful
+    bool any = false;                         // any signal at all (retire_signal included)
+};
+StopSignals read_stop(int signal_fd);
+
+}  // namespace echod

@@ -1,0 +1,257 @@
+#include "daemon/log_events.hpp"
+
+#include "common/child_report.hpp"
+#include "daemon/log.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace echod {
+namespace {
+
+using std::to_string;
+
+std::string describe(int error)
+{
+    return std::strerror(error);
+}
+
+void log_listening(const char* what, const ListeningState& state)
+{
+    const Config& config = state.config;
+    log_notice(std::string(what) + " listening=" + state.listening +
+               " port=" + to_string(state.port) +
+               " backlog=" + (state.backlog ? to_string(*state.backlog) : "socket-unit") +
+               " max_children=" + to_string(config.max_children) +
+               " max_per_source=" + to_string(config.max_per_source) +
+               " mode=" + mode_name(config.mode) + " pid=" + to_string(::getpid()));
+}
+
+// " reason=killed signal=N" or " reason=failed exit=N": a child that ended without its
+// report.
+std::string unreported_end(int wait_status)
+{
+    return WIFSIGNALED(wait_status) ? " reason=killed signal=" + to_string(WTERMSIG(wait_status))
+                                    : " reason=failed exit=" + to_string(WEXITSTATUS(wait_status));
+}
+
+}  // namespace
+
+void log_ready(const ListeningState& state)
+{
+    log_listening("ready", state);
+}
+
+void log_reloaded(const ListeningState& state)
+{
+    log_listening("reloaded", state);
+}
+
+void log_socket_activation(const std::string& listening, const std::string& config_path)
+{
+    log_notice("socket activation: listening=" + listening +
+               " from the socket unit; its port and backlog are used, and address, port and"
+               " backlog in " + config_path + " are not");
+}
+
+void log_reload_socket_keys_unused(const std::string& config_path)
+{
+    log_notice("reload: address, port and backlog come from the socket unit; the values in " +
+               config_path + " are not used");
+}
+
+void log_reload_fixed_keys_unchanged()
+{
+    log_warning("reload: user, group and pid_file take effect at the next start");
+}
+
+void log_reload_failed(const std::string& why)
+{
+    log_error("reload failed: " + why + "; keeping the running configuration");
+}
+
+void log_reload_ignored_stopping()
+{
+    log_notice("reload ignored: stopping");
+}
+
+void log_stopping(const char* signal_name, std::size_t active,
+                  std::optional<std::chrono::milliseconds> drain)
+{
+    log_notice(std::string("stopping signal=") + signal_name + " active=" + to_string(active) +
+               (drain ? " shutdown_timeout=" + format_duration(*drain) : " closing now"));
+}
+
+void log_shutdown_timeout_reached(std::size_t active)
+{
+    log_notice("shutdown_timeout reached: closing active=" + to_string(active));
+}
+
+void log_sending_sigkill(std::size_t children)
+{
+    log_warning("children still running after SIGINT: sending SIGKILL to " + to_string(children));
+}
+
+void log_stopped(std::uint64_t served)
+{
+    log_notice("stopped served=" + to_string(served));
+}
+
+void log_status(const std::string& counters, const std::string& listening)
+{
+    log_notice("status " + counters + " listening=" + listening);
+}
+
+void log_ipv6_missing(const std::string& why)
+{
+    log_notice("IPv6 is not available on this host (" + why + "); listening on IPv4 only");
+}
+
+void log_backlog_clamped(int backlog, int effective)
+{
+    log_warning("backlog=" + to_string(backlog) +
+                " exceeds net.core.somaxconn; the kernel clamps it to " + to_string(effective));
+}
+
+void log_user_ignored_not_root(const std::string& user)
+{
+    log_warning("user=" + user + " ignored: echod was not started as root");
+}
+
+void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid)
+{
+    log_info("dropped privileges user=" + user + " uid=" + to_string(uid) +
+             " gid=" + to_string(gid));
+}
+
+void log_config_error(const std::string& why)
+{
+    log_error("config error: " + why);
+}
+
+void log_cannot_start(const std::string& why)
+{
+    log_error("cannot start: " + why);
+}
+
+void log_fatal(const std::string& why)
+{
+    log_error("fatal: " + why);
+}
+
+void log_notify_failed(const std::string& why)
+{
+    log_debug("sd_notify failed: " + why);
+}
+
+void log_connection_accepted(const Endpoint& peer, pid_t pid)
+{
+    if (log_enabled(LogLevel::debug)) {
+        log_debug("connection accepted peer=" + format_endpoint(peer) + " pid=" + to_string(pid));
+    }
+}
+
+void log_connection_closed(const Endpoint& peer, pid_t pid, const ConnectionEnd& end,
+                           std::chrono::milliseconds duration)
+{
+    const ChildReport* report = end.report;
+    const bool failed = report == nullptr || report->close_reason() == CloseReason::error;
+    const LogLevel level = failed ? LogLevel::warning : LogLevel::info;
+    if (!log_enabled(level)) {
+        return;
+    }
+    std::string line = "connection closed peer=" + format_endpoint(peer) + " pid=" + to_string(pid);
+    line += report != nullptr ? " bytes_in=" + to_string(report->bytes_in) +
+                                    " bytes_out=" + to_string(report->bytes_out)
+                              : std::string(" bytes_in=- bytes_out=-");
+    line += " duration_ms=" + to_string(duration.count());
+    if (report == nullptr) {
+        line += unreported_end(end.wait_status);
+    } else {
+        line += std::string(" reason=") + close_reason_name(report->close_reason());
+        if (report->error != 0) {
+            line += " error=\"" + describe(report->error) + "\"";
+        }
+    }
+    log_message(level, line);
+}
+
+void log_spare_exited(pid_t pid, int wait_status)
+{
+    log_warning("spare child exited pid=" + to_string(pid) + unreported_end(wait_status));
+}
+
+void log_children_limit_reached(unsigned max_children)
+{
+    log_notice("limit reached: max_children=" + to_string(max_children) +
+               "; new clients wait in the listen backlog");
+}
+
+void log_children_limit_cleared(unsigned max_children, long long duration_ms)
+{
+    log_notice("limit cleared: max_children=" + to_string(max_children) +
+               " duration_ms=" + to_string(duration_ms));
+}
+
+void log_source_limit_reached(unsigned max_per_source, const std::string& source)
+{
+    log_notice("limit reached: max_per_source=" + to_string(max_per_source) + " source=" +
+               source + "; further connections from it are closed");
+}
+
+void log_source_limit_cleared(unsigned max_per_source, const std::string& source,
+                              std::uint64_t refused, long long duration_ms)
+{
+    log_notice("limit cleared: max_per_source=" + to_string(max_per_source) + " source=" +
+               source + " refused=" + to_string(refused) + " duration_ms=" +
+               to_string(duration_ms));
+}
+
+void log_fork_limit_reached(int error, const char* consequence)
+{
+    log_warning("limit reached: fork failed (" + describe(error) + "); " + consequence);
+}
+
+void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms)
+{
+    log_notice("limit cleared: fork failed=" + to_string(failures) +
+               " clients dropped duration_ms=" + to_string(duration_ms));
+}
+
+void log_accept_limit_reached(int error)
+{
+    log_warning("limit reached: accept4 failed (" + describe(error) + "); accepting paused");
+}
+
+void log_child_accept_limit_reached(int error)
+{
+    log_warning("limit reached: accept4 failed in a child (" + describe(error) +
+                "); forking paused");
+}
+
+void log_accept_limit_cleared(std::uint64_t failures, long long duration_ms)
+{
+    log_notice("limit cleared: accept4 failed=" + to_string(failures) +
+               " duration_ms=" + to_string(duration_ms));
+}
+
+void log_reload_request_rejected(pid_t pid)
+{
+    log_error("reload: pid " + to_string(pid) +
+              " rejected the new settings and keeps its running ones; its log says why");
+}
+
+void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited)
+{
+    log_error("reload: pid " + to_string(pid) + " did not answer within " +
+              format_duration(waited));
+}
+
+void log_reload_request_failed(const std::string& why)
+{
+    log_error("reload: " + why);
+}
+
+}  // namespace echod

@@ -1,0 +1,84 @@
+// Every line the master logs, one function per event, each with its fixed wording (the
+// README's "Log lines" table lists them; tests and operators grep for them). Call sites pass
+// values and never build a line themselves. Lines logged per connection check their level
+// before formatting anything: formatting writes heap pages that each live child would then
+// keep a copy of.
+#pragma once
+
+#include "child/echo_session.hpp"
+#include "daemon/config.hpp"
+#include "os/address.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace echod {
+
+struct ChildReport;
+
+// --- start, reload, stop -------------------------------------------------------------
+struct ListeningState {
+    const std::string& listening;  // format_listeners()
+    std::uint16_t port;
+    std::optional<int> backlog;  // none: the sockets came from the socket unit
+    const Config& config;
+};
+void log_ready(const ListeningState& state);
+void log_reloaded(const ListeningState& state);
+void log_socket_activation(const std::string& listening, const std::string& config_path);
+void log_reload_socket_keys_unused(const std::string& config_path);
+void log_reload_fixed_keys_unchanged();
+void log_reload_failed(const std::string& why);
+void log_reload_ignored_stopping();
+void log_stopping(const char* signal_name, std::size_t active,
+                  std::optional<std::chrono::milliseconds> drain);
+void log_shutdown_timeout_reached(std::size_t active);
+void log_sending_sigkill(std::size_t children);
+void log_stopped(std::uint64_t served);
+void log_status(const std::string& counters, const std::string& listening);
+
+// --- start-up steps ------------------------------------------------------------------
+void log_ipv6_missing(const std::string& why);
+void log_backlog_clamped(int backlog, int effective);
+void log_user_ignored_not_root(const std::string& user);
+void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid);
+void log_config_error(const std::string& why);
+void log_cannot_start(const std::string& why);
+void log_fatal(const std::string& why);
+void log_notify_failed(const std::string& why);
+
+// --- connections ---------------------------------------------------------------------
+void log_connection_accepted(const Endpoint& peer, pid_t pid);
+
+// How a connection's child ended, as far as the master knows.
+struct ConnectionEnd {
+    const ChildReport* report;  // the child's `finished` record; null: it died without one
+    int wait_status;            // without a report: how the child ended (waitpid)
+};
+void log_connection_closed(const Endpoint& peer, pid_t pid, const ConnectionEnd& end,
+                           std::chrono::milliseconds duration);
+void log_spare_exited(pid_t pid, int wait_status);
+
+// --- limits: one line when entered, one when left ------------------------------------
+void log_children_limit_reached(unsigned max_children);
+void log_children_limit_cleared(unsigned max_children, long long duration_ms);
+void log_source_limit_reached(unsigned max_per_source, const std::string& source);
+void log_source_limit_cleared(unsigned max_per_source, const std::string& source,
+                              std::uint64_t refused, long long duration_ms);
+// `consequence`: what a failed fork costs in this mode
+void log_fork_limit_reached(int error, const char* consequence);
+void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms);
+void log_accept_limit_reached(int error);
+void log_child_accept_limit_reached(int error);
+void log_accept_limit_cleared(std::uint64_t failures, long long duration_ms);
+
+// --- echod --reload PID ---------------------------------------------------------------
+void log_reload_request_rejected(pid_t pid);
+void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited);
+void log_reload_request_failed(const std::string& why);
+
+}  // namespace echod
