@@ -8,9 +8,6 @@
 namespace echod {
 namespace {
 
-// The signals the master reads from its signalfd.
-constexpr int master_signal_numbers[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-
 sigset_t master_signals()
 {
     sigset_t set;
@@ -32,8 +29,9 @@ void block_master_signals()
     for (int signal : master_signal_numbers) {
         ::signal(signal, SIG_DFL);
     }
-    ::signal(SIGPIPE, SIG_IGN);
-    ::signal(retire_signal, SIG_IGN);  // a group-wide one must not kill the master
+    for (int signal : master_ignored_signals) {
+        ::signal(signal, SIG_IGN);  // a group-wide retire_signal must not kill the master
+    }
 }
 
 int open_master_signal_fd()
@@ -44,14 +42,15 @@ int open_master_signal_fd()
 
 int reset_child_signals(bool prefork)
 {
-    for (int signal : {SIGHUP, SIGUSR1, SIGPIPE}) {
+    for (int signal : child_ignored_signals) {
         ::signal(signal, SIG_IGN);
     }
     ::signal(SIGCHLD, SIG_DFL);
     sigset_t stops;
     sigemptyset(&stops);
-    sigaddset(&stops, SIGTERM);
-    sigaddset(&stops, SIGINT);
+    for (int signal : child_stop_signals) {
+        sigaddset(&stops, signal);
+    }
     if (prefork) {
         // Still blocked from the master: one already pending is kept (setting SIG_IGN
         // would discard it) and read from the signalfd.

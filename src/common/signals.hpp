@@ -25,6 +25,12 @@ namespace echod {
 // one after its connection.
 constexpr int retire_signal = SIGUSR2;
 
+// The contract as data (a test checks the README's two signal tables against it).
+constexpr int master_signal_numbers[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};  // read
+constexpr int master_ignored_signals[] = {SIGPIPE, retire_signal};
+constexpr int child_stop_signals[] = {SIGTERM, SIGINT};  // read from the child's signalfd
+constexpr int child_ignored_signals[] = {SIGHUP, SIGUSR1, SIGPIPE};  // and, fork mode, retire
+
 // The master, first thing at start: resets the dispositions a launcher may have left
 // (SIG_IGN for SIGCHLD would let the kernel reap children behind the master's back),
 // blocks its signals so that one arriving during start-up waits for the loop, and ignores
