@@ -7,6 +7,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+
 using namespace echod;
 using echod::test::TempDir;
 
@@ -39,6 +44,120 @@ std::string error_of(const std::string& content, std::vector<std::string> args =
     }
     BOOST_FAIL("accepted: " << content);
     return "";
+}
+
+std::vector<std::string> lines_of(const std::string& path)
+{
+    std::ifstream file(path);
+    BOOST_REQUIRE_MESSAGE(file, "cannot read " << path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(file, line);) {
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+// The lines after the one that is `heading`, up to the next one starting with `next`.
+std::vector<std::string> section(const std::vector<std::string>& lines,
+                                 const std::string& heading, const std::string& next)
+{
+    auto begin = std::find(lines.begin(), lines.end(), heading);
+    BOOST_REQUIRE_MESSAGE(begin != lines.end(), "no line '" << heading << "'");
+    ++begin;
+    const auto end = std::find_if(begin, lines.end(), [&](const std::string& line) {
+        return line.rfind(next, 0) == 0;
+    });
+    return {begin, end};
+}
+
+// What a document says about keys: every name it presents as a key, and those among them
+// spelled the way an entry for a key must be.
+struct Listed {
+    std::set<std::string> any;
+    std::set<std::string> entries;
+};
+
+void add_matches(Listed& listed, const std::string& text, const std::regex& any,
+                 const std::regex& entry)
+{
+    for (std::sregex_iterator it(text.begin(), text.end(), any), end; it != end; ++it) {
+        listed.any.insert((*it)[1]);
+    }
+    for (std::sregex_iterator it(text.begin(), text.end(), entry), end; it != end; ++it) {
+        listed.entries.insert((*it)[1]);
+    }
+}
+
+// An entry is `key = value` or `#key = value` at the start of a line; any other line that
+// looks like a setting (`# name=value`) must name a key too.
+Listed sample_config_keys()
+{
+    const std::regex setting(R"(^#?\s*([A-Za-z_][\w.-]*)\s*=)");
+    const std::regex entry(R"(^#?([a-z0-9_]+) = )");
+    Listed listed;
+    for (const std::string& line : lines_of(ECHOD_SOURCE_DIR "/config/echod.conf")) {
+        add_matches(listed, line, setting, entry);
+    }
+    return listed;
+}
+
+// In the KEYS section, each entry is `.TP` then `.BI "key = " what`; the line after any
+// other `.TP` there is taken whole, as an entry that names no key.
+Listed man_page_keys()
+{
+    const auto lines = section(lines_of(ECHOD_SOURCE_DIR "/man/echod.conf.5"), ".SH KEYS", ".SH");
+    const std::regex entry(R"(^\.BI "([a-z0-9_]+) = ")");
+    Listed listed;
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+        std::smatch match;
+        if (lines[i] != ".TP") {
+            continue;
+        }
+        if (std::regex_search(lines[i + 1], match, entry)) {
+            listed.entries.insert(match[1]);
+            listed.any.insert(match[1]);
+        } else {
+            listed.any.insert(lines[i + 1]);
+        }
+    }
+    return listed;
+}
+
+// The key table: rows that start with a key in backquotes.
+Listed readme_keys()
+{
+    const std::regex row(R"(^\| `([^`]+)` \|)");
+    Listed listed;
+    for (const std::string& line :
+         section(lines_of(ECHOD_SOURCE_DIR "/README.md"), "## Configuration", "## ")) {
+        add_matches(listed, line, row, row);
+    }
+    return listed;
+}
+
+Listed help_options()
+{
+    Listed listed;
+    const std::regex option(R"(--([A-Za-z][\w-]*))");
+    add_matches(listed, usage_text(), option, option);
+    return listed;
+}
+
+// Every key has an entry in `where`, and `where` presents nothing else as a key (but the
+// names in `also`).
+void check_lists_the_keys(const std::string& where, const Listed& listed,
+                          const std::set<std::string>& also = {})
+{
+    const std::vector<std::string> keys = config_key_names();
+    for (const std::string& key : keys) {
+        BOOST_TEST(listed.entries.count(key) == 1u,
+                   where << " has no entry for key '" << key << "'");
+    }
+    for (const std::string& name : listed.any) {
+        const bool known = std::count(keys.begin(), keys.end(), name) > 0 || also.count(name) > 0;
+        BOOST_TEST(known, where << " lists '" << name << "', which is not a config key"
+                                << (also.empty() ? "" : " nor a command option"));
+    }
 }
 
 }  // namespace
@@ -218,4 +337,15 @@ BOOST_AUTO_TEST_CASE(actions_come_from_the_command_line)
     BOOST_TEST((command_line({"-V"}).action == CommandLine::Action::version));
     BOOST_TEST((command_line({"-t"}).action == CommandLine::Action::check_config));
     BOOST_TEST(command_line({}).config_path == "/etc/echod/echod.conf");
+}
+
+// A key is declared once, in config.cpp's table; the documents that list the keys are
+// checked against it, so a key added there and forgotten elsewhere fails here.
+BOOST_AUTO_TEST_CASE(every_key_is_documented_and_nothing_else_is)
+{
+    check_lists_the_keys("config/echod.conf", sample_config_keys());
+    check_lists_the_keys("man/echod.conf.5 (KEYS)", man_page_keys());
+    check_lists_the_keys("README.md (Configuration)", readme_keys());
+    check_lists_the_keys("usage_text()", help_options(),
+                         {"help", "version", "config", "check-config", "quiet", "reload"});
 }

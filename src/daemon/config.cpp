@@ -15,6 +15,8 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 #ifndef ECHOD_DEFAULT_CONFIG
 #define ECHOD_DEFAULT_CONFIG "/etc/echod/echod.conf"
@@ -74,34 +76,6 @@ std::string shown(const std::string& text)
         out += "... (" + std::to_string(text.size()) + " bytes)";
     }
     return out;
-}
-
-// The keys: each is a config-file key and a long command-line option.
-po::options_description key_options()
-{
-    po::options_description keys("Settings (config file keys; the command line wins)");
-    keys.add_options()
-        ("port", po::value<std::string>(), "TCP port, 0 = any free port (default 7)")
-        ("backlog", po::value<std::string>(), "listen backlog, 1-65535 (default 128)")
-        ("address", po::value<std::vector<std::string>>(),
-         "numeric IPv4/IPv6 address to listen on, repeatable (default: all, both families)")
-        ("max_children", po::value<std::string>(), "concurrent connections (default 256)")
-        ("max_per_source", po::value<std::string>(),
-         "connections per IPv4 address or IPv6 /64, 0 = no limit (default 32)")
-        ("mode", po::value<std::string>(), "fork (a child per accepted connection) or prefork "
-         "(spare children accept) (default fork)")
-        ("min_spare_children", po::value<std::string>(), "prefork: idle children, at least (5)")
-        ("max_spare_children", po::value<std::string>(), "prefork: idle children, at most (20)")
-        ("max_connections_per_child", po::value<std::string>(),
-         "prefork: connections a child serves before it exits, 0 = no limit (default 1)")
-        ("idle_timeout", po::value<std::string>(), "close after no data for this long (60s)")
-        ("stall_timeout", po::value<std::string>(), "close when the client stops reading (30s)")
-        ("shutdown_timeout", po::value<std::string>(), "drain time on SIGTERM (10s)")
-        ("log_level", po::value<std::string>(), "debug, info, notice, warning, error (info)")
-        ("user", po::value<std::string>(), "drop to this user after binding (when root)")
-        ("group", po::value<std::string>(), "drop to this group (default: the user's)")
-        ("pid_file", po::value<std::string>(), "write the master's pid here");
-    return keys;
 }
 
 po::options_description command_options()
@@ -256,45 +230,188 @@ void check_account(const Source& source, const std::string& key, const std::stri
     }
 }
 
-// Applies one key's value (already known to be present) to the config.
-void apply(Config& config, const Source& source, const std::string& key,
-           const std::vector<std::string>& values)
+// One config key, declared once: key_options(), load_config() and format_config() are
+// loops over config_keys below, so a key cannot be parsed but not printed, or printed
+// with another default than the one it has.
+struct Key {
+    using Apply = void (*)(const Key&, Config&, const Source&, const std::vector<std::string>&);
+    using Show = std::vector<std::string> (*)(const Config&);
+    const char* name;
+    const char* help;         // what it means; --help adds what it accepts and its default
+    const char* accepted;     // for --help; nullptr for an integer, whose range is shown
+    Apply apply;              // parses and checks the value(s), then sets the member
+    Show show;                // as format_config prints it, one line per value
+    bool repeatable = false;  // the lines add up instead of being an error
+    std::uint64_t low = 0;    // integer keys: the range, in --help and in the error
+    std::uint64_t high = 0;
+};
+
+template <auto member>
+using MemberType = std::remove_reference_t<decltype(std::declval<Config&>().*member)>;
+
+template <auto member>
+void apply_integer(const Key& key, Config& config, const Source& source,
+                   const std::vector<std::string>& values)
 {
-    const std::string& value = values.front();
-    if (key == "port") {
-        config.port = static_cast<std::uint16_t>(parse_integer(source, key, value, 0, 65535));
-    } else if (key == "backlog") {
-        config.backlog = static_cast<int>(parse_integer(source, key, value, 1, 65535));
-    } else if (key == "address") {
-        config.addresses = parse_addresses(source, values);
-        config.default_addresses = false;
-    } else if (key == "max_children") {
-        config.max_children = static_cast<unsigned>(parse_integer(source, key, value, 1, 100000));
-    } else if (key == "max_per_source") {
-        config.max_per_source =
-            static_cast<unsigned>(parse_integer(source, key, value, 0, 100000));
-    } else if (key == "mode") {
-        config.mode = parse_mode(source, value);
-    } else if (key == "min_spare_children" || key == "max_spare_children") {
-        (key == "min_spare_children" ? config.min_spare_children : config.max_spare_children) =
-            static_cast<unsigned>(parse_integer(source, key, value, 1, 100000));
-    } else if (key == "max_connections_per_child") {
-        config.max_connections_per_child =
-            static_cast<unsigned>(parse_integer(source, key, value, 0, 100000000));
-    } else if (key == "idle_timeout") {
-        config.idle_timeout = parse_duration(source, key, value);
-    } else if (key == "stall_timeout") {
-        config.stall_timeout = parse_duration(source, key, value);
-    } else if (key == "shutdown_timeout") {
-        config.shutdown_timeout = parse_duration(source, key, value);
-    } else if (key == "log_level") {
-        config.log_level = parse_log_level(source, value);
-    } else if (key == "user" || key == "group") {
-        check_account(source, key, value);
-        (key == "user" ? config.user : config.group) = value;
-    } else if (key == "pid_file") {
-        config.pid_file = value;
+    config.*member = static_cast<MemberType<member>>(
+        parse_integer(source, key.name, values.front(), key.low, key.high));
+}
+
+template <auto member>
+std::vector<std::string> show_integer(const Config& config)
+{
+    return {std::to_string(config.*member)};
+}
+
+template <auto member, std::uint64_t low, std::uint64_t high>
+constexpr Key integer_key(const char* name, const char* help)
+{
+    static_assert(low <= high && high <= static_cast<std::uint64_t>(
+                                             std::numeric_limits<MemberType<member>>::max()),
+                  "the range must fit the member");
+    return {name, help, nullptr, &apply_integer<member>, &show_integer<member>, false, low, high};
+}
+
+template <milliseconds Config::*member>
+void apply_duration(const Key& key, Config& config, const Source& source,
+                    const std::vector<std::string>& values)
+{
+    config.*member = parse_duration(source, key.name, values.front());
+}
+
+template <milliseconds Config::*member>
+std::vector<std::string> show_duration(const Config& config)
+{
+    return {format_duration(config.*member)};
+}
+
+template <milliseconds Config::*member>
+constexpr Key duration_key(const char* name, const char* help)
+{
+    return {name, help, "a duration", &apply_duration<member>, &show_duration<member>};
+}
+
+// An enum spelled by name: parse reads it (and names the key in its error), print writes it.
+template <auto member, auto parse, auto print>
+void apply_choice(const Key&, Config& config, const Source& source,
+                  const std::vector<std::string>& values)
+{
+    config.*member = parse(source, values.front());
+}
+
+template <auto member, auto print>
+std::vector<std::string> show_choice(const Config& config)
+{
+    return {print(config.*member)};
+}
+
+template <auto member, auto parse, auto print>
+constexpr Key choice_key(const char* name, const char* help, const char* accepted)
+{
+    return {name, help, accepted, &apply_choice<member, parse, print>,
+            &show_choice<member, print>};
+}
+
+// Free text, empty for none; an account must exist on this system.
+template <std::string Config::*member, bool is_account>
+void apply_text(const Key& key, Config& config, const Source& source,
+                const std::vector<std::string>& values)
+{
+    if constexpr (is_account) {
+        check_account(source, key.name, values.front());
     }
+    config.*member = values.front();
+}
+
+template <std::string Config::*member>
+std::vector<std::string> show_text(const Config& config)
+{
+    return {config.*member};
+}
+
+template <std::string Config::*member, bool is_account = false>
+constexpr Key text_key(const char* name, const char* help, const char* accepted)
+{
+    return {name, help, accepted, &apply_text<member, is_account>, &show_text<member>};
+}
+
+void apply_addresses(const Key&, Config& config, const Source& source,
+                     const std::vector<std::string>& values)
+{
+    config.addresses = parse_addresses(source, values);
+    config.default_addresses = false;
+}
+
+std::vector<std::string> show_addresses(const Config& config)
+{
+    return config.addresses;
+}
+
+// In the order --check-config prints them. load_config applies them in this order too, so
+// of two bad keys the earlier one is reported. A new key is a Config member with its
+// default, a line here, and its entries in config/echod.conf, man/echod.conf.5 and the
+// README's table, which config_test checks against this table.
+constexpr Key config_keys[] = {
+    {"address", "address to listen on", "numeric IPv4 or IPv6", &apply_addresses,
+     &show_addresses, true},
+    integer_key<&Config::port, 0, 65535>("port", "TCP port, 0 = any free port"),
+    integer_key<&Config::backlog, 1, 65535>("backlog", "listen backlog"),
+    integer_key<&Config::max_children, 1, 100000>("max_children", "concurrent connections"),
+    integer_key<&Config::max_per_source, 0, 100000>(
+        "max_per_source", "connections per IPv4 address or IPv6 /64, 0 = no limit"),
+    choice_key<&Config::mode, parse_mode, mode_name>(
+        "mode", "fork: a child per accepted connection; prefork: spare children accept",
+        "fork or prefork"),
+    integer_key<&Config::min_spare_children, 1, 100000>("min_spare_children",
+                                                         "prefork: idle children, at least"),
+    integer_key<&Config::max_spare_children, 1, 100000>("max_spare_children",
+                                                         "prefork: idle children, at most"),
+    integer_key<&Config::max_connections_per_child, 0, 100000000>(
+        "max_connections_per_child",
+        "prefork: connections a child serves before it exits, 0 = no limit"),
+    duration_key<&Config::idle_timeout>("idle_timeout",
+                                        "close after no data for this long, 0 = never"),
+    duration_key<&Config::stall_timeout>(
+        "stall_timeout", "close when the client has read nothing for this long, 0 = never"),
+    duration_key<&Config::shutdown_timeout>("shutdown_timeout", "drain time on SIGTERM"),
+    choice_key<&Config::log_level, parse_log_level, log_level_name>(
+        "log_level", "lines below this level are not logged",
+        "debug, info, notice, warning or error"),
+    text_key<&Config::user, true>("user", "when root: drop to this user after binding",
+                                  "a user name"),
+    text_key<&Config::group, true>("group", "drop to this group; none: the user's primary group",
+                                   "a group name, needs user"),
+    text_key<&Config::pid_file>("pid_file", "write the master's pid here", "a path"),
+};
+
+// --help text of a key. The default is a default-constructed Config's value, printed as
+// --check-config prints it, so the default lives in the Config struct alone.
+std::string describe(const Key& key)
+{
+    std::string defaults;
+    for (const std::string& value : key.show(Config{})) {
+        defaults += (defaults.empty() ? "" : ", ") + value;
+    }
+    const std::string accepted = key.accepted != nullptr ? key.accepted
+                                                         : std::to_string(key.low) + " to " +
+                                                               std::to_string(key.high);
+    return std::string(key.help) + (key.repeatable ? ", repeatable" : "") + " (" + accepted +
+           "; default: " + (defaults.empty() ? "none" : defaults) + ")";
+}
+
+// Each key is a config-file key and a long command-line option.
+po::options_description key_options()
+{
+    po::options_description options("Settings (config file keys; the command line wins)");
+    for (const Key& key : config_keys) {
+        const std::string help = describe(key);  // add_options copies it
+        if (key.repeatable) {
+            options.add_options()(key.name, po::value<std::vector<std::string>>(), help.c_str());
+        } else {
+            options.add_options()(key.name, po::value<std::string>(), help.c_str());
+        }
+    }
+    return options;
 }
 
 Values read_file(const std::string& path)
@@ -329,6 +446,21 @@ Values read_file(const std::string& path)
         throw ConfigError(path + ": a line is not 'key = value': '" + shown(e.tokens()) + "'");
     } catch (const po::error& e) {
         throw ConfigError(path + ": " + shown(e.what()));
+    }
+}
+
+// Checks that no single key can make: each value was valid alone.
+void check_across_keys(const Config& config)
+{
+    if (!config.group.empty() && config.user.empty()) {
+        throw ConfigError(config.path + ": key 'group' has value '" + config.group +
+                          "': it needs 'user' as well");
+    }
+    if (config.max_spare_children < config.min_spare_children) {
+        throw ConfigError(config.path + ": key 'max_spare_children' has value '" +
+                          std::to_string(config.max_spare_children) +
+                          "': expected at least min_spare_children (" +
+                          std::to_string(config.min_spare_children) + ")");
     }
 }
 
@@ -414,25 +546,14 @@ Config load_config(const CommandLine& command_line)
     const Values from_file = read_file(config.path);
     const Source file_source{config.path};
     const Source command_source{"command line"};
-    const po::options_description keys = key_options();
-    for (const auto& option : keys.options()) {
-        const std::string& key = option->long_name();
-        if (auto it = command_line.overrides.find(key); it != command_line.overrides.end()) {
-            apply(config, command_source, key, it->second);
-        } else if (auto in_file = from_file.find(key); in_file != from_file.end()) {
-            apply(config, file_source, key, in_file->second);
+    for (const Key& key : config_keys) {
+        if (auto it = command_line.overrides.find(key.name); it != command_line.overrides.end()) {
+            key.apply(key, config, command_source, it->second);
+        } else if (auto in_file = from_file.find(key.name); in_file != from_file.end()) {
+            key.apply(key, config, file_source, in_file->second);
         }
     }
-    if (!config.group.empty() && config.user.empty()) {
-        throw ConfigError(config.path + ": key 'group' has value '" + config.group +
-                          "': it needs 'user' as well");
-    }
-    if (config.max_spare_children < config.min_spare_children) {
-        throw ConfigError(config.path + ": key 'max_spare_children' has value '" +
-                          std::to_string(config.max_spare_children) +
-                          "': expected at least min_spare_children (" +
-                          std::to_string(config.min_spare_children) + ")");
-    }
+    check_across_keys(config);
     return config;
 }
 
@@ -440,25 +561,21 @@ std::string format_config(const Config& config)
 {
     std::ostringstream out;
     out << "# effective settings of " << config.path << "\n";
-    for (const std::string& address : config.addresses) {
-        out << "address = " << address << "\n";
+    for (const Key& key : config_keys) {
+        for (const std::string& value : key.show(config)) {
+            out << key.name << " = " << value << "\n";
+        }
     }
-    out << "port = " << config.port << "\n"
-        << "backlog = " << config.backlog << "\n"
-        << "max_children = " << config.max_children << "\n"
-        << "max_per_source = " << config.max_per_source << "\n"
-        << "mode = " << mode_name(config.mode) << "\n"
-        << "min_spare_children = " << config.min_spare_children << "\n"
-        << "max_spare_children = " << config.max_spare_children << "\n"
-        << "max_connections_per_child = " << config.max_connections_per_child << "\n"
-        << "idle_timeout = " << format_duration(config.idle_timeout) << "\n"
-        << "stall_timeout = " << format_duration(config.stall_timeout) << "\n"
-        << "shutdown_timeout = " << format_duration(config.shutdown_timeout) << "\n"
-        << "log_level = " << log_level_name(config.log_level) << "\n"
-        << "user = " << config.user << "\n"
-        << "group = " << config.group << "\n"
-        << "pid_file = " << config.pid_file << "\n";
     return out.str();
+}
+
+std::vector<std::string> config_key_names()
+{
+    std::vector<std::string> names;
+    for (const Key& key : config_keys) {
+        names.emplace_back(key.name);
+    }
+    return names;
 }
 
 }  // namespace echod

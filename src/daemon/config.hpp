@@ -72,6 +72,10 @@ Config load_config(const CommandLine& command_line);
 // The effective settings in the config file's own syntax (for --check-config).
 std::string format_config(const Config& config);
 
+// Every config key, in the order format_config prints them (for tests that check the
+// sample config, the man page and --help against them).
+std::vector<std::string> config_key_names();
+
 const char* log_level_name(LogLevel level);
 const char* mode_name(Mode mode);
 std::string format_duration(std::chrono::milliseconds duration);
