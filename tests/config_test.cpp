@@ -339,7 +339,7 @@ BOOST_AUTO_TEST_CASE(actions_come_from_the_command_line)
     BOOST_TEST(command_line({}).config_path == "/etc/echod/echod.conf");
 }
 
-// A key is declared once, in config.cpp's table; the documents that list the keys are
+// A key is declared once, in config_keys.cpp's table; the documents that list the keys are
 // checked against it, so a key added there and forgotten elsewhere fails here.
 BOOST_AUTO_TEST_CASE(every_key_is_documented_and_nothing_else_is)
 {

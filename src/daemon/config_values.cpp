@@ -1,0 +1,207 @@
+#include "daemon/config_values.hpp"
+
+#include "os/address.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <optional>
+#include <sstream>
+
+namespace echod {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds max_duration = std::chrono::hours(24 * 7);
+
+// Length of the valid UTF-8 sequence at text[i] (2 to 4 bytes), or 0.
+std::size_t utf8_sequence(const std::string& text, std::size_t i)
+{
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t length = lead >= 0xc2 && lead <= 0xdf   ? 2
+                               : lead >= 0xe0 && lead <= 0xef ? 3
+                               : lead >= 0xf0 && lead <= 0xf4 ? 4
+                                                              : 0;
+    if (length == 0 || i + length > text.size()) {
+        return 0;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+        if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return length;
+}
+
+std::optional<std::uint64_t> parse_digits(const std::string& text, std::size_t& pos)
+{
+    const std::size_t start = pos;
+    std::uint64_t n = 0;
+    for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
+        const unsigned digit = static_cast<unsigned>(text[pos] - '0');
+        if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) {
+            return std::nullopt;
+        }
+        n = n * 10 + digit;
+    }
+    if (pos == start) {
+        return std::nullopt;
+    }
+    return n;
+}
+
+}  // namespace
+
+// Text from the file as an error message may show it: control characters and bytes that
+// are not UTF-8 as \xNN (a binary file must not write raw bytes into the journal), and
+// at most 100 bytes of it.
+std::string shown(const std::string& text)
+{
+    constexpr std::size_t most = 100;
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && i < most;) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+            ++i;
+        } else if (const std::size_t n = utf8_sequence(text, i); n > 0) {
+            out += text.substr(i, n);
+            i += n;
+        } else {
+            out += std::string("\\x") + hex[c >> 4] + hex[c & 0xf];
+            ++i;
+        }
+    }
+    if (text.size() > most) {
+        out += "... (" + std::to_string(text.size()) + " bytes)";
+    }
+    return out;
+}
+
+std::uint64_t parse_integer(const Source& source, const std::string& key,
+                            const std::string& value, std::uint64_t low, std::uint64_t high)
+{
+    std::size_t pos = 0;
+    const auto n = parse_digits(value, pos);
+    if (!n || pos != value.size() || *n < low || *n > high) {
+        source.fail(key, value,
+                    "expected an integer from " + std::to_string(low) + " to " +
+                        std::to_string(high));
+    }
+    return *n;
+}
+
+milliseconds parse_duration(const Source& source, const std::string& key,
+                            const std::string& value)
+{
+    static const std::map<std::string, std::uint64_t> units{
+        {"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60'000}, {"h", 3'600'000}};
+    std::size_t pos = 0;
+    const auto n = parse_digits(value, pos);
+    const auto unit = units.find(value.substr(std::min(pos, value.size())));
+    const std::uint64_t limit = static_cast<std::uint64_t>(max_duration.count());
+    if (!n || unit == units.end() || *n > limit / unit->second) {
+        source.fail(key, value,
+                    "expected a duration such as 30, 30s, 500ms, 5m or 1h, at most 7 days");
+    }
+    return milliseconds(*n * unit->second);
+}
+
+LogLevel parse_log_level(const Source& source, const std::string& value)
+{
+    for (LogLevel level : {LogLevel::debug, LogLevel::info, LogLevel::notice, LogLevel::warning,
+                           LogLevel::error}) {
+        if (value == log_level_name(level)) {
+            return level;
+        }
+    }
+    source.fail("log_level", value, "expected one of debug, info, notice, warning, error");
+}
+
+Mode parse_mode(const Source& source, const std::string& value)
+{
+    for (Mode mode : {Mode::fork, Mode::prefork}) {
+        if (value == mode_name(mode)) {
+            return mode;
+        }
+    }
+    source.fail("mode", value, "expected fork or prefork");
+}
+
+std::vector<std::string> parse_addresses(const Source& source,
+                                         const std::vector<std::string>& values)
+{
+    std::vector<std::string> addresses;
+    for (const std::string& value : values) {
+        std::istringstream words(value);
+        std::string word;
+        std::size_t found = 0;
+        while (std::getline(words, word, ',')) {
+            std::istringstream trimmed(word);
+            std::string address;
+            while (trimmed >> address) {
+                const auto endpoint = parse_endpoint(address, 0);
+                if (!endpoint) {
+                    source.fail("address", value,
+                                "expected numeric IPv4 or IPv6 addresses (names are not looked "
+                                "up)");
+                }
+                address = format_host(*endpoint);  // one spelling: "[::1]" and "::1" match
+                if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
+                    addresses.push_back(address);  // a repeated address is listened on once
+                }
+                ++found;
+            }
+        }
+        if (found == 0) {
+            source.fail("address", value, "expected a numeric IPv4 or IPv6 address");
+        }
+    }
+    return addresses;
+}
+
+void check_account(const Source& source, const std::string& key, const std::string& name)
+{
+    if (name.empty()) {
+        return;
+    }
+    errno = 0;
+    const bool found = key == "user" ? ::getpwnam(name.c_str()) != nullptr
+                                     : ::getgrnam(name.c_str()) != nullptr;
+    if (!found) {
+        source.fail(key, name, errno != 0 ? std::string("lookup failed: ") + std::strerror(errno)
+                                          : "no such " + key + " on this system");
+    }
+}
+
+const char* mode_name(Mode mode)
+{
+    return mode == Mode::prefork ? "prefork" : "fork";
+}
+
+const char* log_level_name(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::notice: return "notice";
+    case LogLevel::warning: return "warning";
+    case LogLevel::error: return "error";
+    }
+    return "info";
+}
+
+std::string format_duration(milliseconds duration)
+{
+    const auto ms = duration.count();
+    return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
+}
+
+}  // namespace echod

@@ -1,0 +1,42 @@
+// Config values: how each kind is parsed and checked, and how an error names what was
+// wrong (the source, the key, the value shown safely, what was expected).
+#pragma once
+
+#include "daemon/config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace echod {
+
+// Text from the file as an error message may show it: control characters and bytes that
+// are not UTF-8 as \xNN (a binary file must not write raw bytes into the journal), and
+// at most 100 bytes of it.
+std::string shown(const std::string& text);
+
+// Where a value came from, for error messages: the file, or the command line.
+struct Source {
+    std::string name;
+    [[noreturn]] void fail(const std::string& key, const std::string& value,
+                           const std::string& expected) const
+    {
+        throw ConfigError(name + ": key '" + key + "' has value '" + shown(value) + "': " +
+                          expected);
+    }
+};
+
+std::uint64_t parse_integer(const Source& source, const std::string& key,
+                            const std::string& value, std::uint64_t low, std::uint64_t high);
+std::chrono::milliseconds parse_duration(const Source& source, const std::string& key,
+                                         const std::string& value);
+LogLevel parse_log_level(const Source& source, const std::string& value);
+Mode parse_mode(const Source& source, const std::string& value);
+// Numeric addresses, comma-separated or one per value, each in one spelling, each once.
+std::vector<std::string> parse_addresses(const Source& source,
+                                         const std::vector<std::string>& values);
+// `key` is user or group: `name` must exist on this system (or be empty).
+void check_account(const Source& source, const std::string& key, const std::string& name);
+
+}  // namespace echod
