@@ -1,6 +1,6 @@
 // Numeric address parsing, printing, and the unit max_per_source counts in.
 #define BOOST_TEST_MODULE address
-#include "address.hpp"
+#include "os/address.hpp"
 
 #include <boost/test/unit_test.hpp>
 

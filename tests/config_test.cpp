@@ -1,6 +1,6 @@
 // Config parsing and validation, without starting the daemon.
 #define BOOST_TEST_MODULE config
-#include "config.hpp"
+#include "daemon/config.hpp"
 #include "harness.hpp"
 
 #include <sys/stat.h>

@@ -1,6 +1,6 @@
 // The echo session over a socketpair: no daemon, no fork.
 #define BOOST_TEST_MODULE echo_session
-#include "echo_session.hpp"
+#include "child/echo_session.hpp"
 #include "harness.hpp"
 
 #include <fcntl.h>

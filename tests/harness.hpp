@@ -2,7 +2,7 @@
 // its log with deadlines, and talk to it over loopback sockets.
 #pragma once
 
-#include "unique_fd.hpp"
+#include "os/unique_fd.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -2,7 +2,7 @@
 // forked processes count connections from sources whose probe chains collide, as children
 // accepting at once do.
 #define BOOST_TEST_MODULE source_slots
-#include "source_slots.hpp"
+#include "common/source_slots.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,7 +1,7 @@
 // libFuzzer target: any bytes as echod's config file. load_config must either return
 // settings or throw ConfigError; anything else (a crash, another exception, a sanitizer
 // report) is a bug.
-#include "config.hpp"
+#include "daemon/config.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>

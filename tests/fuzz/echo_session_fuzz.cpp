@@ -1,7 +1,7 @@
 // libFuzzer target: the echo session over a socketpair. The input is what a client sends,
 // cut into writes whose sizes come from the input itself; the client then shuts down its
 // sending side. Every byte must come back, in order, then EOF, with reason eof.
-#include "echo_session.hpp"
+#include "child/echo_session.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
