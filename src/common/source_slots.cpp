@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cerrno>
@@ -94,16 +96,39 @@ struct SourceSlots::Probe {
     std::uint64_t free_word = 0;
 };
 
-SourceSlots::SourceSlots()
+SourceSlots::SourceSlots() : SourceSlots(-1, true) {}
+
+SourceSlots SourceSlots::create_in(int fd)
+{
+    check_sys(::ftruncate(fd, static_cast<off_t>(sizeof(Shared))),
+              "ftruncate (per-source table)");
+    return SourceSlots(fd, true);
+}
+
+SourceSlots SourceSlots::attach_to(int fd)
+{
+    struct stat file{};
+    check_sys(::fstat(fd, &file), "fstat (per-source table)");
+    if (static_cast<std::size_t>(file.st_size) < sizeof(Shared)) {
+        throw_sys_error("mmap (per-source table)", EINVAL);  // would fault past its end
+    }
+    return SourceSlots(fd, false);
+}
+
+SourceSlots::SourceSlots(int fd, bool set_up) : owns_lock_(set_up)
 {
     static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
                   "the table is shared between processes: its atomics must not need locks");
+    const int anonymous = fd < 0 ? MAP_ANONYMOUS : 0;
     void* table = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE,
-                         MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                         MAP_SHARED | anonymous | MAP_NORESERVE, fd, 0);
     if (table == MAP_FAILED) {
         throw_sys_error("mmap (per-source table)");
     }
     shared_ = static_cast<Shared*>(table);  // zero pages: every slot empty
+    if (!set_up) {
+        return;
+    }
     pthread_mutexattr_t attributes;
     ::pthread_mutexattr_init(&attributes);
     ::pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
@@ -118,7 +143,9 @@ SourceSlots::SourceSlots()
 
 SourceSlots::~SourceSlots()
 {
-    ::pthread_mutex_destroy(&shared_->insert_lock);
+    if (owns_lock_) {
+        ::pthread_mutex_destroy(&shared_->insert_lock);
+    }
     ::munmap(shared_, sizeof(Shared));
 }
 

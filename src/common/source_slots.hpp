@@ -24,6 +24,14 @@ public:
     SourceSlots(const SourceSlots&) = delete;
     SourceSlots& operator=(const SourceSlots&) = delete;
 
+    // A testing seam, not used by echod: the table in a file instead of an anonymous
+    // mapping, so that processes the test starts with posix_spawn (a test never forks)
+    // share it as forked children do. create_in sizes `fd` (a new, empty file: memfd_create)
+    // and sets the table up in it; attach_to maps a file create_in set up, which stays
+    // another process's to set up and tear down. `fd` may be closed afterwards.
+    static SourceSlots create_in(int fd);
+    static SourceSlots attach_to(int fd);
+
     // Counts one more connection from `source` unless it already has `limit`. `uncounted`
     // when the table cannot place it (never in practice: it is 4 times max_children's
     // largest value), or when a new source needs the insertion lock and another process
@@ -47,7 +55,10 @@ private:
     Outcome insert(std::uint64_t h, std::uint64_t tag, unsigned limit,
                    std::chrono::milliseconds wait);
 
+    SourceSlots(int fd, bool set_up);  // fd -1: anonymous
+
     Shared* shared_;
+    bool owns_lock_;  // set the insertion lock up, so destroys it
 };
 
 }  // namespace echod
