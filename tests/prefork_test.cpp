@@ -242,6 +242,25 @@ BOOST_AUTO_TEST_CASE(reload_moves_the_port_and_replaces_every_spare_while_a_conn
     BOOST_TEST(wait_children(echod.daemon.pid(), 2));
 }
 
+BOOST_AUTO_TEST_CASE(reloads_that_drop_a_listener_never_look_like_exhaustion_in_a_child)
+{
+    // A child drops a listener the master shut down. Closing it while still registered in
+    // its epoll set made epoll report the closed descriptor again, and accept4 on it
+    // (EBADF) was taken for exhaustion: "accept4 failed in a child", forking paused.
+    const std::string both =
+        "mode = prefork\nmin_spare_children = 10\nport = 0\naddress = 127.0.0.1, ::1\n";
+    const std::string one = "mode = prefork\nmin_spare_children = 10\nport = 0\naddress = 127.0.0.1\n";
+    Echod echod(both);
+    for (int i = 1; i <= 10; ++i) {
+        echod.reload(i % 2 == 1 ? one : both);
+        echod.daemon.wait_count("reloaded listening=", static_cast<std::size_t>(i));
+        echo_once(echod.port, "after reload " + std::to_string(i));
+    }
+    echo_once(echod.port, "at the end");
+    BOOST_TEST(echod.daemon.count("accept4 failed") == 0u);
+    BOOST_TEST(echod.daemon.count("reload failed") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_drains_the_busy_child_and_ends_the_spares_at_once)
 {
     Echod echod("mode = prefork\nmin_spare_children = 4\nmax_spare_children = 8\n");

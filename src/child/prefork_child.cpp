@@ -92,6 +92,12 @@ private:
             drop_listener(listener);  // the master stopped it (a reload or a stop)
             return false;
         }
+        if (error == EBADF || error == ENOTSOCK) {
+            // Not a listener of ours any more: nothing is exhausted, but a registration we
+            // can no longer remove may keep waking us. Leave; the master forks a new spare.
+            retiring_ = true;
+            return false;
+        }
         // EMFILE, ENFILE, ENOBUFS, ENOMEM: the master backs off before it forks again.
         ChildReport report = ChildReport::from_this_process(ReportKind::accept_failed);
         report.error = error;
@@ -128,17 +134,21 @@ private:
     {
         const StopSignals stop = echod::read_stop(signal_fd_);
         retiring_ = retiring_ || stop.any;
-        if (retiring_ && !listeners_.empty()) {
-            for (int fd : listeners_) {
-                ::close(fd);
+        if (retiring_) {
+            while (!listeners_.empty()) {
+                drop_listener(listeners_.back());
             }
-            listeners_.clear();
         }
         return stop.request;
     }
 
+    // An epoll registration belongs to the open socket, not to the descriptor: the socket
+    // stays open in the master and the other children, so a descriptor closed while still
+    // registered goes on being reported, under a number that no longer names it. Deregister
+    // first.
     void drop_listener(int listener)
     {
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener, nullptr);
         ::close(listener);
         listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener),
                          listeners_.end());
