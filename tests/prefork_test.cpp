@@ -293,6 +293,32 @@ BOOST_AUTO_TEST_CASE(a_killed_spare_is_logged_and_replaced)
     echod.daemon.wait_for("status active=1 served=0 .* killed=0 spare=\\d+");
 }
 
+BOOST_AUTO_TEST_CASE(spares_that_die_as_they_start_are_forked_again_after_a_backoff_not_in_a_storm)
+{
+    // Every spare is killed as soon as it appears, for 2 s. Without a backoff the master
+    // forked a replacement on every pass, with a warning each: hundreds of both.
+    Echod echod("mode = prefork\nmin_spare_children = 1\nmax_spare_children = 1\n");
+    const pid_t master = echod.daemon.pid();
+    std::set<pid_t> killed;
+    const auto end = Clock::now() + 2s;
+    while (Clock::now() < end && killed.size() < 1000) {
+        for (pid_t pid : child_pids(master)) {
+            if (killed.insert(pid).second) {
+                ::kill(pid, SIGKILL);
+            }
+        }
+        std::this_thread::sleep_for(2ms);
+    }
+    BOOST_TEST_MESSAGE("FIGURE spares killed on arrival in 2 s: " << killed.size());
+    // Backoff 100, 200, 400, 800, 1000 ms: about 5 forks in 2 s, 10 at the very most.
+    BOOST_TEST(killed.size() <= 10u);
+    echod.daemon.wait_for("notice: limit cleared: spare child exited=\\d+ duration_ms=", 10s);
+    BOOST_TEST(echod.daemon.count("warning: spare child exited pid=.* reason=killed signal=9; "
+                                  "forking paused") == 1u);
+    BOOST_TEST(wait_children(master, 1));
+    echo_once(echod.port, "served once the spares live again");
+}
+
 BOOST_AUTO_TEST_CASE(a_master_killed_with_sigkill_leaves_the_port_free)
 {
     auto echod = std::make_unique<Echod>("mode = prefork\nmin_spare_children = 3\n");

@@ -180,7 +180,14 @@ void log_connection_closed(const Endpoint& peer, pid_t pid, const ConnectionEnd&
 
 void log_spare_exited(pid_t pid, int wait_status)
 {
-    log_warning("spare child exited pid=" + to_string(pid) + unreported_end(wait_status));
+    log_warning("spare child exited pid=" + to_string(pid) + unreported_end(wait_status) +
+                "; forking paused");
+}
+
+void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms)
+{
+    log_notice("limit cleared: spare child exited=" + to_string(deaths) +
+               " duration_ms=" + to_string(duration_ms));
 }
 
 void log_children_limit_reached(unsigned max_children)

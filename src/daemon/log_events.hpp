@@ -61,7 +61,8 @@ struct ConnectionEnd {
 };
 void log_connection_closed(const Endpoint& peer, pid_t pid, const ConnectionEnd& end,
                            std::chrono::milliseconds duration);
-void log_spare_exited(pid_t pid, int wait_status);
+void log_spare_exited(pid_t pid, int wait_status);  // the first of an episode
+void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms);
 
 // --- limits: one line when entered, one when left ------------------------------------
 void log_children_limit_reached(unsigned max_children);

@@ -131,8 +131,8 @@ int Master::poll_timeout(Clock::time_point now) const
     if (phase_ != Phase::running && !killed_) {
         consider(deadline_);
     }
-    if (children_limit_.active() || fork_limit_.active() || descriptor_limit_.active() ||
-        !source_limits_.empty()) {
+    if (children_limit_.active() || fork_limit_.active() || spare_limit_.active() ||
+        descriptor_limit_.active() || !source_limits_.empty()) {
         consider(now + LimitEpisode::quiet);
     }
     if (auto due = service_.next_due()) {

@@ -67,6 +67,7 @@ private:
     void refuse(const Endpoint& peer, Clock::time_point now);
     void spawn(UniqueFd conn, const Endpoint& peer);
     void fork_failed(int error, const char* consequence);
+    void back_off();  // pauses forking for a time that doubles while failures go on
     void pause_accepting(std::chrono::milliseconds how_long);
     void drain_reports();
     void handle_report(const ChildReport& report, Clock::time_point now);
@@ -85,6 +86,7 @@ private:
     void handle_prefork_report(const ChildReport& report, Clock::time_point now);
     void release_source(const Child& child);
     void prefork_child_exited(pid_t pid, const Child& child, int wait_status);
+    void spare_died(pid_t pid, int wait_status);
 
     CommandLine command_line_;
     Config config_;
@@ -105,6 +107,7 @@ private:
     Stats stats_;
     LimitEpisode children_limit_;
     LimitEpisode fork_limit_;
+    LimitEpisode spare_limit_;  // prefork: spares dying unasked
     LimitEpisode descriptor_limit_;
     std::unordered_map<SourceKey, SourceLimit, SourceKeyHash> source_limits_;
     std::optional<Clock::time_point> paused_until_;

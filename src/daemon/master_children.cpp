@@ -97,6 +97,11 @@ void Master::fork_failed(int error, const char* consequence)
     if (fork_limit_.strike(Clock::now())) {
         log_fork_limit_reached(error, consequence);
     }
+    back_off();
+}
+
+void Master::back_off()
+{
     pause_accepting(backoff_);
     backoff_ = std::min(backoff_ * 2, max_backoff);
 }
@@ -178,6 +183,11 @@ void Master::settle_limits(Clock::time_point now)
     }
     if (fork_limit_.settle(now, false)) {
         log_fork_limit_cleared(fork_limit_.strikes(), fork_limit_.duration_ms(now));
+    }
+    if (spare_limit_.settle(now, false)) {
+        log_spare_limit_cleared(spare_limit_.strikes(), spare_limit_.duration_ms(now));
+    }
+    if (!fork_limit_.active() && !spare_limit_.active()) {
         backoff_ = std::chrono::milliseconds(100);
     }
     if (descriptor_limit_.settle(now, false)) {

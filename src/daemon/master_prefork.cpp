@@ -136,14 +136,27 @@ void Master::release_source(const Child& child)
 
 // A prefork child that dies while serving ends its connection without a report (its
 // `finished` record would have ended the connection already); a spare that exits other than
-// asked is worth a warning, since it was not serving anyone.
+// asked was serving no one.
 void Master::prefork_child_exited(pid_t pid, const Child& child, int wait_status)
 {
     if (child.busy) {
         close_connection(pid, child, nullptr, wait_status);
     } else if (WIFSIGNALED(wait_status) ||
                (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) != child_reported)) {
+        spare_died(pid, wait_status);
+    }
+}
+
+// Spares that die as they start (out of descriptors or epoll watches, killed on arrival)
+// would otherwise be forked again on the next pass, each with its warning: a fork and log
+// storm. Back off as for a failed fork, and log the first death and a summary.
+void Master::spare_died(pid_t pid, int wait_status)
+{
+    if (spare_limit_.strike(Clock::now())) {
         log_spare_exited(pid, wait_status);
+    }
+    if (phase_ == Phase::running) {
+        back_off();
     }
 }
 
