@@ -129,7 +129,7 @@ echod_conf() {  # LABEL KEY=VALUE...: writes the config, records it
   local label=$1 conf=$LOG_DIR/$1.conf; shift
   {
     echo "port = 0"; echo "address = 127.0.0.1"; echo "backlog = $BACKLOG"
-    echo "max_children = $MAX_CONC"; echo "max_per_source = 0"; echo "idle_timeout = 60s"
+    echo "max_children = $MAX_CONC"; echo "max_per_source = 0"; echo "max_per_network = 0"; echo "idle_timeout = 60s"
     local kv; for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
   } > "$conf"
   CMD[$label]="echod --config $label.conf"

@@ -67,7 +67,7 @@ measure() {  # label, then the server command
 }
 
 config() {  # extra lines
-    printf 'port = 0\naddress = 127.0.0.1\nbacklog = 1024\nmax_children = 6000\nmax_per_source = 0\nlog_level = notice\n%s' "$1" >"$work/$2.conf"
+    printf 'port = 0\naddress = 127.0.0.1\nbacklog = 1024\nmax_children = 6000\nmax_per_source = 0\nmax_per_network = 0\nlog_level = notice\n%s' "$1" >"$work/$2.conf"
     echo "$work/$2.conf"
 }
 

@@ -34,6 +34,7 @@ address = 127.0.0.1
 backlog = 1024
 max_children = 1000
 max_per_source = 0
+max_per_network = 0
 idle_timeout = 60s
 shutdown_timeout = 2s
 log_level = notice

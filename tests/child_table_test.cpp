@@ -1,7 +1,9 @@
-// The master's bookkeeping, as plain objects: ChildTable (its live children, the busy, spare
-// and per-source counts) and LimitEpisode (when a limit is reached and cleared). No sockets,
-// no processes: fake pids, Endpoints and explicit time points.
+// The master's bookkeeping, as plain objects: ChildTable (its live children, the busy and
+// spare counts), ClientCounts (per source and per network, and what each child holds) and
+// LimitEpisode (when a limit is reached and cleared). No sockets, no processes: fake pids,
+// Endpoints and explicit time points.
 #define BOOST_TEST_MODULE child_table
+#include "common/client_counts.hpp"
 #include "daemon/child_table.hpp"
 #include "daemon/limit_episode.hpp"
 #include "os/address.hpp"
@@ -16,6 +18,7 @@
 using echod::Child;
 using echod::ChildReport;
 using echod::ChildTable;
+using echod::ClientCounts;
 using echod::Clock;
 using echod::Endpoint;
 using echod::LimitEpisode;
@@ -51,25 +54,22 @@ ChildReport report_from(pid_t pid)
 
 BOOST_AUTO_TEST_SUITE(child_table)
 
-BOOST_AUTO_TEST_CASE(a_fork_mode_child_is_busy_for_its_source_until_taken)
+BOOST_AUTO_TEST_CASE(a_fork_mode_child_is_busy_until_taken)
 {
     ChildTable table;
     BOOST_TEST(table.empty());
-    table.add(100, endpoint("192.0.2.1", 1000), t0);
-    table.add(101, endpoint("192.0.2.1", 1001), t0 + 1ms);  // same source, another port
-    table.add(102, endpoint("192.0.2.2"), t0 + 2ms);
+    table.add(100, endpoint("192.0.2.1", 1000), t0, -1);
+    table.add(101, endpoint("192.0.2.1", 1001), t0 + 1ms, -1);  // same source, another port
+    table.add(102, endpoint("192.0.2.2"), t0 + 2ms, -1);
     BOOST_TEST(table.size() == 3u);
     BOOST_TEST(table.busy() == 3u);
     BOOST_TEST(table.spares() == 0u);
-    BOOST_TEST(table.from_source(source("192.0.2.1")) == 2u);
-    BOOST_TEST(table.from_source(source("192.0.2.2")) == 1u);
     BOOST_TEST(!table.any_spare().has_value());
 
     const Child* child = table.find(100);
     BOOST_TEST_REQUIRE(child != nullptr);
     BOOST_TEST(!child->prefork);
     BOOST_TEST(child->busy);
-    BOOST_TEST(!child->counted);
     BOOST_TEST(!child->retiring);
     BOOST_TEST(child->peer.port() == 1000);
     BOOST_TEST((child->started == t0));
@@ -78,11 +78,9 @@ BOOST_AUTO_TEST_CASE(a_fork_mode_child_is_busy_for_its_source_until_taken)
     const std::optional<Child> taken = table.take(100);
     BOOST_TEST_REQUIRE(taken.has_value());
     BOOST_TEST(taken->peer.port() == 1000);
-    BOOST_TEST((taken->source == source("192.0.2.1")));
     BOOST_TEST(table.find(100) == nullptr);
     BOOST_TEST(!table.take(100).has_value());  // taken once
     BOOST_TEST(table.busy() == 2u);
-    BOOST_TEST(table.from_source(source("192.0.2.1")) == 1u);
 
     std::vector<pid_t> pids = table.pids();
     std::sort(pids.begin(), pids.end());
@@ -91,14 +89,12 @@ BOOST_AUTO_TEST_CASE(a_fork_mode_child_is_busy_for_its_source_until_taken)
     table.take(102);
     BOOST_TEST(table.empty());
     BOOST_TEST(table.busy() == 0u);
-    BOOST_TEST(table.from_source(source("192.0.2.1")) == 0u);
-    BOOST_TEST(table.from_source(source("192.0.2.2")) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_prefork_child_is_spare_busy_spare_again_then_retires)
 {
     ChildTable table;
-    table.add_spare(200);
+    table.add_spare(200, -1);
     BOOST_TEST(table.size() == 1u);
     BOOST_TEST(table.spares() == 1u);
     BOOST_TEST(table.busy() == 0u);
@@ -106,34 +102,26 @@ BOOST_AUTO_TEST_CASE(a_prefork_child_is_spare_busy_spare_again_then_retires)
     BOOST_TEST(table.find(200)->prefork);
     BOOST_TEST(!table.find(200)->busy);
 
-    table.begin_connection(200, endpoint("192.0.2.1", 1000), t0, true);
+    table.begin_connection(200, endpoint("192.0.2.1", 1000), t0);
     BOOST_TEST(table.spares() == 0u);
     BOOST_TEST(table.busy() == 1u);
-    BOOST_TEST(table.from_source(source("192.0.2.1")) == 1u);
     BOOST_TEST(!table.any_spare().has_value());
-    BOOST_TEST(table.find(200)->counted);
     BOOST_TEST((table.find(200)->started == t0));
 
     // Not the last connection: the child is a spare again, and its connection is returned
-    // as it was (counted, for the caller to release).
     std::optional<Child> ended = table.end_connection(200, false);
     BOOST_TEST_REQUIRE(ended.has_value());
     BOOST_TEST(ended->peer.port() == 1000);
-    BOOST_TEST(ended->counted);
     BOOST_TEST(table.busy() == 0u);
     BOOST_TEST(table.spares() == 1u);
-    BOOST_TEST(table.from_source(source("192.0.2.1")) == 0u);
-    BOOST_TEST(!table.find(200)->counted);
     BOOST_TEST(!table.find(200)->retiring);
     BOOST_TEST((table.any_spare() == std::optional<pid_t>(200)));
     BOOST_TEST(!table.end_connection(200, false).has_value());  // no connection to end
 
     // The last connection: the child exits after it, so it is no spare.
-    table.begin_connection(200, endpoint("192.0.2.2", 1001), t0 + 1s, false);
-    BOOST_TEST(table.from_source(source("192.0.2.2")) == 1u);
+    table.begin_connection(200, endpoint("192.0.2.2", 1001), t0 + 1s);
     ended = table.end_connection(200, true);
     BOOST_TEST_REQUIRE(ended.has_value());
-    BOOST_TEST(!ended->counted);
     BOOST_TEST(table.busy() == 0u);
     BOOST_TEST(table.spares() == 0u);
     BOOST_TEST(table.find(200)->retiring);
@@ -150,8 +138,8 @@ BOOST_AUTO_TEST_CASE(a_prefork_child_is_spare_busy_spare_again_then_retires)
 BOOST_AUTO_TEST_CASE(a_retired_child_is_no_spare)
 {
     ChildTable table;
-    table.add_spare(300);
-    table.add_spare(301);
+    table.add_spare(300, -1);
+    table.add_spare(301, -1);
     table.retire(300);
     BOOST_TEST(table.spares() == 1u);
     BOOST_TEST((table.any_spare() == std::optional<pid_t>(301)));
@@ -165,19 +153,17 @@ BOOST_AUTO_TEST_CASE(a_retired_child_is_no_spare)
 
     // Retired while busy: still busy for its source until its connection ends, then gone
     // from the spares.
-    table.begin_connection(301, endpoint("192.0.2.1"), t0, false);
+    table.begin_connection(301, endpoint("192.0.2.1"), t0);
     table.retire(301);
     BOOST_TEST(table.busy() == 1u);
-    BOOST_TEST(table.from_source(source("192.0.2.1")) == 1u);
     BOOST_TEST(table.end_connection(301, false).has_value());
     BOOST_TEST(table.busy() == 0u);
     BOOST_TEST(table.spares() == 0u);
-    BOOST_TEST(table.from_source(source("192.0.2.1")) == 0u);
 
     // Retired as a spare, but it had accepted already (the report comes after the signal).
-    table.add_spare(302);
+    table.add_spare(302, -1);
     table.retire(302);
-    table.begin_connection(302, endpoint("192.0.2.3"), t0, false);
+    table.begin_connection(302, endpoint("192.0.2.3"), t0);
     BOOST_TEST(table.busy() == 1u);
     BOOST_TEST(table.spares() == 0u);
     BOOST_TEST(table.end_connection(302, false).has_value());
@@ -185,38 +171,10 @@ BOOST_AUTO_TEST_CASE(a_retired_child_is_no_spare)
     BOOST_TEST(table.busy() == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(a_source_is_an_ipv4_address_or_an_ipv6_64)
-{
-    ChildTable table;
-    table.add(1, endpoint("192.0.2.1"), t0);
-    table.add(2, endpoint("::ffff:192.0.2.1"), t0);  // IPv4-mapped: the same source
-    table.add(3, endpoint("192.0.2.2"), t0);
-    table.add(4, endpoint("2001:db8:1:2::1"), t0);
-    table.add(5, endpoint("2001:db8:1:2:ffff:ffff:ffff:5"), t0);  // the same /64
-    table.add(6, endpoint("2001:db8:1:3::1"), t0);                // the next /64
-    table.add_spare(7);
-    table.begin_connection(7, endpoint("2001:db8:1:2::7"), t0, false);  // prefork too
-
-    BOOST_TEST(table.from_source(source("192.0.2.1")) == 2u);
-    BOOST_TEST(table.from_source(source("192.0.2.2")) == 1u);
-    BOOST_TEST(table.from_source(source("192.0.2.3")) == 0u);
-    BOOST_TEST(table.from_source(source("2001:db8:1:2::99")) == 3u);
-    BOOST_TEST(table.from_source(source("2001:db8:1:3::1")) == 1u);
-    BOOST_TEST(table.from_source(source("2001:db8:1:4::1")) == 0u);
-    BOOST_TEST(table.from_source(SourceKey{}) == 0u);  // spares have no source
-
-    table.take(5);
-    BOOST_TEST(table.from_source(source("2001:db8:1:2::1")) == 2u);
-    BOOST_TEST(table.end_connection(7, false).has_value());
-    BOOST_TEST(table.from_source(source("2001:db8:1:2::1")) == 1u);
-    BOOST_TEST(table.busy() == 5u);
-    BOOST_TEST(table.spares() == 1u);
-}
-
 BOOST_AUTO_TEST_CASE(only_a_fork_mode_child_counts_as_reported)
 {
     ChildTable table;
-    table.add(400, endpoint("192.0.2.1"), t0);
+    table.add(400, endpoint("192.0.2.1"), t0, -1);
     BOOST_TEST(!table.reported(400));
     table.attach(report_from(400));
     BOOST_TEST(table.reported(400));
@@ -224,9 +182,9 @@ BOOST_AUTO_TEST_CASE(only_a_fork_mode_child_counts_as_reported)
     BOOST_TEST(table.find(400)->report->bytes_in == 5u);
 
     // A prefork child may have more records in the pipe, whatever it has sent so far.
-    table.add_spare(401);
+    table.add_spare(401, -1);
     BOOST_TEST(!table.reported(401));
-    table.begin_connection(401, endpoint("192.0.2.2"), t0, false);
+    table.begin_connection(401, endpoint("192.0.2.2"), t0);
     table.attach(report_from(401));
     BOOST_TEST(!table.reported(401));
 
@@ -235,39 +193,104 @@ BOOST_AUTO_TEST_CASE(only_a_fork_mode_child_counts_as_reported)
     BOOST_TEST(table.size() == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(count_fork_children_marks_only_uncounted_fork_mode_children)
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(client_counts)
+
+BOOST_AUTO_TEST_CASE(a_source_is_an_ipv4_address_or_an_ipv6_64_and_counts_up_to_its_limit)
 {
-    ChildTable table;
-    table.add(500, endpoint("192.0.2.1"), t0);
-    table.add(501, endpoint("192.0.2.2"), t0);
-    table.add(502, endpoint("192.0.2.3"), t0);
-    table.add_spare(503);
-    table.begin_connection(503, endpoint("192.0.2.4"), t0, false);  // prefork, uncounted
-    table.add_spare(504);
-
-    std::vector<SourceKey> offered;
-    auto count_all_but_2 = [&offered](const SourceKey& key) {
-        offered.push_back(key);
-        return !(key == source("192.0.2.2"));  // the table was full for this one
+    ClientCounts counts;
+    const ClientCounts::Limits limits{2, 0};
+    std::vector<int> holds;
+    auto admit = [&](const std::string& address) {
+        holds.push_back(counts.reserve());
+        return counts.admit(holds.back(), endpoint(address), limits, 0ms);
     };
-    table.count_fork_children(count_all_but_2);
-    BOOST_TEST(offered.size() == 3u);
-    BOOST_TEST(table.find(500)->counted);
-    BOOST_TEST(!table.find(501)->counted);
-    BOOST_TEST(table.find(502)->counted);
-    BOOST_TEST(!table.find(503)->counted);
-    BOOST_TEST(!table.find(504)->counted);
+    BOOST_TEST((admit("192.0.2.1") == ClientCounts::Verdict::admitted));
+    BOOST_TEST((admit("::ffff:192.0.2.1") == ClientCounts::Verdict::admitted));  // IPv4-mapped
+    BOOST_TEST((admit("192.0.2.1") == ClientCounts::Verdict::source_full));
+    BOOST_TEST((admit("192.0.2.2") == ClientCounts::Verdict::admitted));
+    BOOST_TEST((admit("2001:db8:1:2::1") == ClientCounts::Verdict::admitted));
+    BOOST_TEST((admit("2001:db8:1:2:ffff:ffff:ffff:5") == ClientCounts::Verdict::admitted));
+    BOOST_TEST((admit("2001:db8:1:2::7") == ClientCounts::Verdict::source_full));  // same /64
+    BOOST_TEST((admit("2001:db8:1:3::1") == ClientCounts::Verdict::admitted));     // next /64
+    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 2u);
+    BOOST_TEST(counts.from_source(source("2001:db8:1:2::99")) == 2u);
+    BOOST_TEST(counts.from_source(source("192.0.2.3")) == 0u);
+    for (int hold : holds) {
+        counts.release(hold);
+    }
+    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 0u);
+    BOOST_TEST(counts.from_source(source("2001:db8:1:2::99")) == 0u);
+}
 
-    // Again (the next reload): only the one still uncounted is offered.
-    offered.clear();
-    table.count_fork_children(count_all_but_2);
-    BOOST_TEST_REQUIRE(offered.size() == 1u);
-    BOOST_TEST((offered[0] == source("192.0.2.2")));
-    BOOST_TEST(table.busy() == 4u);  // counting changes no count of the table's own
+BOOST_AUTO_TEST_CASE(a_network_is_an_ipv4_24_or_an_ipv6_48)
+{
+    ClientCounts counts;
+    const ClientCounts::Limits limits{0, 2};
+    auto admit = [&](const std::string& address) {
+        return counts.admit(counts.reserve(), endpoint(address), limits, 0ms);
+    };
+    BOOST_TEST((admit("192.0.2.1") == ClientCounts::Verdict::admitted));
+    BOOST_TEST((admit("192.0.2.200") == ClientCounts::Verdict::admitted));
+    BOOST_TEST((admit("192.0.2.3") == ClientCounts::Verdict::network_full));
+    BOOST_TEST((admit("192.0.3.1") == ClientCounts::Verdict::admitted));  // the next /24
+    BOOST_TEST((admit("2001:db8:1:2::1") == ClientCounts::Verdict::admitted));
+    BOOST_TEST((admit("2001:db8:1:ffff::1") == ClientCounts::Verdict::admitted));
+    BOOST_TEST((admit("2001:db8:1::9") == ClientCounts::Verdict::network_full));
+    BOOST_TEST((admit("2001:db8:2::1") == ClientCounts::Verdict::admitted));  // the next /48
+    BOOST_TEST(counts.from_network(echod::network_key(endpoint("192.0.2.77"))) == 2u);
+    // A connection refused for its network holds nothing for its source either.
+    BOOST_TEST(counts.from_source(source("192.0.2.3")) == 0u);
+    BOOST_TEST(echod::format_network(endpoint("192.0.2.77")) == "192.0.2.0/24");
+    BOOST_TEST(echod::format_network(endpoint("2001:db8:1:2::1")) == "2001:db8:1::/48");
+}
 
-    const std::optional<Child> taken = table.take(500);
-    BOOST_TEST_REQUIRE(taken.has_value());
-    BOOST_TEST(taken->counted);  // for the caller to release in SourceSlots
+BOOST_AUTO_TEST_CASE(a_limit_off_still_counts_so_turning_it_on_sees_open_connections)
+{
+    ClientCounts counts;
+    for (int i = 0; i < 3; ++i) {
+        BOOST_TEST((counts.admit(counts.reserve(), endpoint("192.0.2.1"), {0, 0}, 0ms) ==
+                    ClientCounts::Verdict::admitted));
+    }
+    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 3u);
+    BOOST_TEST((counts.admit(counts.reserve(), endpoint("192.0.2.1"), {2, 0}, 0ms) ==
+                ClientCounts::Verdict::source_full));
+}
+
+BOOST_AUTO_TEST_CASE(what_a_child_holds_is_released_once_by_it_or_at_its_reap)
+{
+    ClientCounts counts;
+    const ClientCounts::Limits limits{1, 1};
+    const int first = counts.reserve();
+    BOOST_TEST((counts.admit(first, endpoint("192.0.2.1"), limits, 0ms) ==
+                ClientCounts::Verdict::admitted));
+    counts.release(first);  // the child, as its connection ends
+    counts.reap(first);     // the master, at the reap: nothing left to release
+    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 0u);
+    BOOST_TEST(counts.from_network(echod::network_key(endpoint("192.0.2.1"))) == 0u);
+
+    // Reused (most recently freed first); a child killed while it held a connection: the
+    // reap releases it.
+    const int second = counts.reserve();
+    BOOST_TEST(second == first);
+    BOOST_TEST((counts.admit(second, endpoint("192.0.2.1"), limits, 0ms) ==
+                ClientCounts::Verdict::admitted));
+    const int other = counts.reserve();
+    BOOST_TEST(other != second);
+    BOOST_TEST((counts.admit(other, endpoint("192.0.2.1"), limits, 0ms) ==
+                ClientCounts::Verdict::source_full));
+    counts.reap(second);
+    BOOST_TEST((counts.admit(other, endpoint("192.0.2.1"), limits, 0ms) ==
+                ClientCounts::Verdict::admitted));
+
+    // One child, several connections in turn (prefork): each released in turn.
+    counts.release(other);
+    BOOST_TEST((counts.admit(other, endpoint("192.0.2.1"), limits, 0ms) ==
+                ClientCounts::Verdict::admitted));
+    counts.reap(other);
+    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 0u);
+    BOOST_TEST(counts.from_network(echod::network_key(endpoint("192.0.2.1"))) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

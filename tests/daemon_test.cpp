@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(half_close_gets_everything_owed_then_eof)
 
 BOOST_AUTO_TEST_CASE(two_hundred_concurrent_clients_are_all_echoed)
 {
-    Echod echod("max_children = 256\nmax_per_source = 0\n");
+    Echod echod("max_children = 256\nmax_per_source = 0\nmax_per_network = 0\n");
     std::vector<UniqueFd> clients;
     for (int i = 0; i < 200; ++i) {
         clients.push_back(connect_tcp("127.0.0.1", echod.port));
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(by_default_both_address_families_listen)
 
 BOOST_AUTO_TEST_CASE(after_two_thousand_connections_no_zombie_and_no_leaked_descriptor)
 {
-    Echod echod("max_per_source = 0\n");
+    Echod echod("max_per_source = 0\nmax_per_network = 0\n");
     const std::size_t fds_at_start = open_fd_count(echod.daemon.pid());
     for (int i = 0; i < 2000; ++i) {
         BOOST_TEST_REQUIRE(round_trip(echod.port, "n" + std::to_string(i)) == "n" + std::to_string(i));

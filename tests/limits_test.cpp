@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 
 BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_and_are_served_in_turn)
 {
-    Echod echod("max_children = 2\nmax_per_source = 0\n");
+    Echod echod("max_children = 2\nmax_per_source = 0\nmax_per_network = 0\n");
     std::vector<UniqueFd> clients;
     for (int i = 0; i < 5; ++i) {
         clients.push_back(connect_tcp("127.0.0.1", echod.port));
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(a_failing_fork_drops_one_client_backs_off_and_recovers,
                      *boost::unit_test::precondition(RunningAsRoot()))
 {
     // An unprivileged uid may have 3 processes: the master and two children.
-    Echod echod("max_children = 10\nmax_per_source = 0\n", {},
+    Echod echod("max_children = 10\nmax_per_source = 0\nmax_per_network = 0\n", {},
                 {"prlimit", "--nproc=3", "setpriv", "--reuid=64123", "--regid=64123",
                  "--clear-groups"});
     UniqueFd c1 = connect_tcp("127.0.0.1", echod.port);
@@ -116,7 +116,7 @@ BOOST_AUTO_TEST_CASE(a_failing_fork_drops_one_client_backs_off_and_recovers,
 
 BOOST_AUTO_TEST_CASE(out_of_descriptors_pauses_accepting_without_spinning)
 {
-    Echod echod("max_per_source = 0\n");
+    Echod echod("max_per_source = 0\nmax_per_network = 0\n");
     const std::string pid = std::to_string(echod.daemon.pid());
     const std::string in_use = std::to_string(open_fd_count(echod.daemon.pid()));
     // Only the soft limit moves: raising it back needs no privilege.

@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(max_per_source_is_applied_by_the_children_and_released_on_c
 BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_not_refused)
 {
     Echod echod("mode = prefork\nmax_children = 2\nmin_spare_children = 2\n"
-                "max_per_source = 0\n");
+                "max_per_source = 0\nmax_per_network = 0\n");
     std::vector<UniqueFd> clients;
     for (int i = 0; i < 4; ++i) {
         clients.push_back(connect_tcp("127.0.0.1", echod.port));
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(idle_and_stall_timeouts_hold_in_prefork_mode)
 BOOST_AUTO_TEST_CASE(surplus_spares_are_retired_down_to_max_spare_children)
 {
     Echod echod("mode = prefork\nmin_spare_children = 1\nmax_spare_children = 2\n"
-                "max_connections_per_child = 0\nmax_per_source = 0\n");
+                "max_connections_per_child = 0\nmax_per_source = 0\nmax_per_network = 0\n");
     // Ten at once need ten children; afterwards they are all spares, then retired.
     std::vector<UniqueFd> clients;
     for (int i = 0; i < 10; ++i) {

@@ -190,7 +190,7 @@ bool process_gone(pid_t pid)
 BOOST_AUTO_TEST_CASE(eight_clients_stream_128_mib_each_full_duplex_every_byte_verified)
 {
     // No timeouts: a slow (sanitized) build must not turn into stalls.
-    Echod echod("max_per_source = 0\nidle_timeout = 0\nstall_timeout = 0\n");
+    Echod echod("max_per_source = 0\nmax_per_network = 0\nidle_timeout = 0\nstall_timeout = 0\n");
     constexpr int clients = 8;
     constexpr std::size_t total = 128 * MiB;
     std::vector<UniqueFd> fds;
@@ -317,7 +317,7 @@ BOOST_AUTO_TEST_CASE(slowloris_one_thousand_idle_connections_from_one_source)
 
 BOOST_AUTO_TEST_CASE(three_times_max_children_at_once_are_all_served_from_the_backlog)
 {
-    Echod echod("max_children = 16\nbacklog = 64\nmax_per_source = 0\n");
+    Echod echod("max_children = 16\nbacklog = 64\nmax_per_source = 0\nmax_per_network = 0\n");
     std::vector<UniqueFd> clients;
     const auto start = Clock::now();
     for (int i = 0; i < 48; ++i) {
@@ -377,7 +377,7 @@ BOOST_AUTO_TEST_CASE(children_killed_mid_echo_are_reaped_logged_and_their_slots_
 BOOST_AUTO_TEST_CASE(a_thousand_sighups_while_fifty_clients_stream_lose_nothing)
 {
     // notice: the prober's thousands of connections are not logged one by one.
-    Echod echod("max_per_source = 0\nlog_level = notice\n");
+    Echod echod("max_per_source = 0\nmax_per_network = 0\nlog_level = notice\n");
     constexpr int clients = 50;
     std::vector<UniqueFd> fds;
     for (int i = 0; i < clients; ++i) {
@@ -521,7 +521,7 @@ constexpr bool compare_rss = true;
 BOOST_AUTO_TEST_CASE(one_hundred_thousand_connections_leave_no_zombie_no_descriptor_no_growth)
 {
     // info: one log line per connection, as in production (and the event to wait for).
-    Echod echod("max_per_source = 0\n");
+    Echod echod("max_per_source = 0\nmax_per_network = 0\n");
     const pid_t master = echod.daemon.pid();
     auto one = [&](int i) { echo_once(echod.port, std::to_string(i)); };
     for (int i = 0; i < 1000; ++i) {

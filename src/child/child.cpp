@@ -54,7 +54,8 @@ void send_report(int report_fd, const ChildReport& report) noexcept
     }
 }
 
-void run_child(int conn, int report_fd, const SessionLimits& limits, pid_t master) noexcept
+void run_child(int conn, int report_fd, const SessionLimits& limits, ClientCounts& counts,
+               int hold, pid_t master) noexcept
 {
     const int keep[2] = {std::min(conn, report_fd), std::max(conn, report_fd)};
     close_inherited(keep, 2);
@@ -65,6 +66,7 @@ void run_child(int conn, int report_fd, const SessionLimits& limits, pid_t maste
     watch_master(master);
     const SessionResult result = run_echo_session(
         conn, limits, signal_fd, [signal_fd] { return read_stop(signal_fd).request; });
+    counts.release(hold);  // before the client can see the close
     send_report(report_fd, ChildReport::finished(result));
     ::_exit(child_reported);
 }

@@ -4,6 +4,7 @@
 
 #include "child/echo_session.hpp"
 #include "common/child_report.hpp"
+#include "common/client_counts.hpp"
 
 #include <sys/types.h>
 
@@ -23,10 +24,10 @@ void watch_master(pid_t master);
 void send_report(int report_fd, const ChildReport& report) noexcept;
 
 // Restores signal handling for a child (common/signals.hpp), closes every inherited
-// descriptor except `conn` and `report_fd`, echoes, reports, and exits. If the master
-// (`master`, its parent) dies, the child gets SIGTERM: it drains as at a graceful stop,
-// then exits.
+// descriptor except `conn` and `report_fd`, echoes, releases what the master counted for
+// its client in `hold`, reports, and exits. If the master (`master`, its parent) dies, the
+// child gets SIGTERM: it drains as at a graceful stop, then exits.
 [[noreturn]] void run_child(int conn, int report_fd, const SessionLimits& limits,
-                            pid_t master) noexcept;
+                            ClientCounts& counts, int hold, pid_t master) noexcept;
 
 }  // namespace echod

@@ -21,6 +21,9 @@ public:
             const std::function<StopRequest()>& read_control)
         : conn_(conn), limits_(limits), control_(control), read_control_(read_control)
     {
+        if (limits.max_session.count() > 0) {
+            session_deadline_ = Clock::now() + limits.max_session;
+        }
     }
 
     SessionResult run()
@@ -95,6 +98,12 @@ private:
                 finish(CloseReason::shutdown);
                 return false;
             }
+            // A peer that trickles a byte before each idle or stall deadline re-arms them
+            // for ever: this one does not move.
+            if (session_deadline_ && now >= *session_deadline_) {
+                finish(CloseReason::session);
+                return false;
+            }
             if (rc > 0 && fds[0].revents != 0) {
                 return true;
             }
@@ -121,10 +130,12 @@ private:
 
     std::optional<Clock::time_point> earliest(std::optional<Clock::time_point> deadline) const
     {
-        if (!drain_deadline_) {
-            return deadline;
+        for (const auto& other : {drain_deadline_, session_deadline_}) {
+            if (other && (!deadline || *other < *deadline)) {
+                deadline = other;
+            }
         }
-        return deadline && *deadline < *drain_deadline_ ? deadline : drain_deadline_;
+        return deadline;
     }
 
     void fail(int error)
@@ -149,6 +160,7 @@ private:
     std::size_t end_ = 0;
     bool done_ = false;
     std::optional<Clock::time_point> drain_deadline_;
+    std::optional<Clock::time_point> session_deadline_;
     SessionResult result_;
 };
 
@@ -163,6 +175,7 @@ const char* close_reason_name(CloseReason reason)
     case CloseReason::reset: return "reset";
     case CloseReason::error: return "error";
     case CloseReason::shutdown: return "shutdown";
+    case CloseReason::session: return "session";
     }
     return "unknown";
 }

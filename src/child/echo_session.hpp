@@ -8,17 +8,20 @@
 
 namespace echod {
 
-enum class CloseReason : std::uint8_t { eof = 1, idle, stall, reset, error, shutdown };
-constexpr std::size_t close_reason_count = 6;  // its largest value
+enum class CloseReason : std::uint8_t { eof = 1, idle, stall, reset, error, shutdown, session };
+constexpr std::size_t close_reason_count = 7;  // its largest value
 constexpr CloseReason close_reasons[] = {CloseReason::eof,   CloseReason::idle,
                                          CloseReason::stall, CloseReason::reset,
-                                         CloseReason::error, CloseReason::shutdown};
+                                         CloseReason::error, CloseReason::shutdown,
+                                         CloseReason::session};
 const char* close_reason_name(CloseReason reason);
 
 struct SessionLimits {
     std::chrono::milliseconds idle_timeout{0};   // no data from the peer; 0: none
     std::chrono::milliseconds stall_timeout{0};  // the peer takes nothing we send; 0: none
     std::chrono::milliseconds drain_timeout{0};  // how long a graceful stop lets it go on
+    std::chrono::milliseconds max_session{0};    // the longest it may last, whatever the peer
+                                                 // does; 0: no limit
 };
 
 enum class StopRequest { none, graceful, now };

@@ -16,9 +16,13 @@ namespace {
 
 class PreforkChild {
 public:
-    PreforkChild(std::vector<int>& listeners, int report_fd,
-                 const PreforkSettings& settings, SourceSlots& slots)
-        : listeners_(listeners), report_fd_(report_fd), settings_(settings), slots_(slots)
+    PreforkChild(std::vector<int>& listeners, int report_fd, const PreforkSettings& settings,
+                 ClientCounts& counts, int hold)
+        : listeners_(listeners),
+          report_fd_(report_fd),
+          settings_(settings),
+          counts_(counts),
+          hold_(hold)
     {
     }
 
@@ -107,21 +111,20 @@ private:
 
     void serve(int conn, const Endpoint& peer)
     {
-        SourceSlots::Outcome outcome = SourceSlots::Outcome::uncounted;
-        if (settings_.max_per_source > 0) {
-            outcome = slots_.try_add(source_key(peer), settings_.max_per_source);
-        }
-        if (outcome == SourceSlots::Outcome::refused) {
-            send_report(report_fd_,
-                        ChildReport::from_this_process(ReportKind::refused).with_peer(peer));
+        const ClientCounts::Verdict verdict = counts_.admit(
+            hold_, peer, settings_.client_limits, ClientCounts::child_wait);
+        if (verdict != ClientCounts::Verdict::admitted) {
+            ChildReport refused = ChildReport::from_this_process(ReportKind::refused);
+            refused.with_peer(peer).refused_by = static_cast<std::uint8_t>(verdict);
+            send_report(report_fd_, refused);
             return;  // closed with nothing written, as in fork mode
         }
-        ChildReport accepted = ChildReport::from_this_process(ReportKind::accepted);
-        accepted.with_peer(peer).counted = outcome == SourceSlots::Outcome::counted;
-        send_report(report_fd_, accepted);
+        send_report(report_fd_,
+                    ChildReport::from_this_process(ReportKind::accepted).with_peer(peer));
         const SessionResult result = run_echo_session(
             conn, settings_.limits, signal_fd_, [this] { return read_stop(); });
         ++served_;
+        counts_.release(hold_);  // before the client can see the close
         ChildReport finished = ChildReport::finished(result);
         finished.last = retiring_ || (settings_.max_connections != 0 &&
                                       served_ >= settings_.max_connections);
@@ -158,7 +161,8 @@ private:
     std::vector<int>& listeners_;
     int report_fd_;
     const PreforkSettings& settings_;
-    SourceSlots& slots_;
+    ClientCounts& counts_;
+    int hold_;
     int signal_fd_ = -1;
     int epoll_fd_ = -1;
     unsigned served_ = 0;
@@ -168,11 +172,11 @@ private:
 }  // namespace
 
 void run_prefork_child(std::vector<int>& listeners, const std::vector<int>& keep, int report_fd,
-                       const PreforkSettings& settings, SourceSlots& slots,
+                       const PreforkSettings& settings, ClientCounts& counts, int hold,
                        pid_t master) noexcept
 {
     close_inherited(keep.data(), keep.size());
-    PreforkChild(listeners, report_fd, settings, slots).run(master);
+    PreforkChild(listeners, report_fd, settings, counts, hold).run(master);
 }
 
 }  // namespace echod

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "child/echo_session.hpp"
-#include "common/source_slots.hpp"
+#include "common/client_counts.hpp"
 
 #include <sys/types.h>
 
@@ -14,7 +14,7 @@ namespace echod {
 
 struct PreforkSettings {
     SessionLimits limits;
-    unsigned max_per_source = 0;   // 0: no limit
+    ClientCounts::Limits client_limits;
     unsigned max_connections = 1;  // then the child exits; 0: no limit
 };
 
@@ -26,7 +26,7 @@ struct PreforkSettings {
 // listener is dropped); `keep` is every descriptor the child keeps, in ascending order.
 [[noreturn]] void run_prefork_child(std::vector<int>& listeners, const std::vector<int>& keep,
                                     int report_fd,
-                                    const PreforkSettings& settings, SourceSlots& slots,
-                                    pid_t master) noexcept;
+                                    const PreforkSettings& settings, ClientCounts& counts,
+                                    int hold, pid_t master) noexcept;
 
 }  // namespace echod

@@ -17,8 +17,8 @@
 namespace echod {
 
 // A fork-mode child sends one `finished` record. A prefork child sends `accepted` (with the
-// peer) and `finished` for every connection, `refused` for one over max_per_source, and
-// `accept_failed` before it exits because accept4 failed.
+// peer) and `finished` for every connection, `refused` for one over max_per_source or
+// max_per_network, and `accept_failed` before it exits because accept4 failed.
 enum class ReportKind : std::uint8_t { finished = 0, accepted, refused, accept_failed };
 
 // What a child tells the master, in one write to the shared report pipe. It is smaller than
@@ -30,8 +30,8 @@ struct ChildReport {
     std::uint64_t bytes_out = 0;
     std::uint8_t reason = 0;  // CloseReason
     ReportKind kind = ReportKind::finished;
-    std::uint8_t counted = 0;  // accepted: counted in SourceSlots, the master takes it back
-    std::uint8_t last = 0;     // finished: the child exits now instead of accepting again
+    std::uint8_t refused_by = 0;  // refused: the ClientCounts::Verdict
+    std::uint8_t last = 0;        // finished: the child exits now instead of accepting again
     std::uint8_t peer_length = 0;
     std::uint8_t peer_address[28] = {};  // accepted, refused: the peer's sockaddr
     std::uint8_t padding[3] = {};

@@ -244,6 +244,13 @@ void SourceSlots::remove(const SourceKey& source)
     }
 }
 
+unsigned SourceSlots::count(const SourceKey& source) const
+{
+    const std::uint64_t h = hash(source);
+    const Probe found = probe(h, tag_for(h));
+    return found.found != nullptr ? static_cast<unsigned>(count_of(found.found_word)) : 0;
+}
+
 std::size_t SourceSlots::slots_holding(const SourceKey& source) const
 {
     const std::uint64_t h = hash(source);

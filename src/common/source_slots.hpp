@@ -42,6 +42,9 @@ public:
     // A counted connection from `source` ended.
     void remove(const SourceKey& source);
 
+    // How many connections from `source` are counted now.
+    unsigned count(const SourceKey& source) const;
+
     // How many slots hold `source` (0 or 1, unless insertion raced). For tests.
     std::size_t slots_holding(const SourceKey& source) const;
     // The slot the probe chain of `source` starts at. For tests: sources with the same home

@@ -2,21 +2,22 @@
 
 namespace echod {
 
-void ChildTable::add(pid_t pid, const Endpoint& peer, Clock::time_point started)
+void ChildTable::add(pid_t pid, const Endpoint& peer, Clock::time_point started, int hold)
 {
-    Child& child = children_[pid] = Child{peer, source_key(peer), started, std::nullopt};
+    Child& child = children_[pid] = Child{peer, started, hold, std::nullopt};
     count(child, 1);
 }
 
-void ChildTable::add_spare(pid_t pid)
+void ChildTable::add_spare(pid_t pid, int hold)
 {
     Child spare;
+    spare.hold = hold;
     spare.prefork = true;
     spare.busy = false;
     count(children_[pid] = spare, 1);
 }
 
-void ChildTable::begin_connection(pid_t pid, const Endpoint& peer, Clock::time_point started, bool counted)
+void ChildTable::begin_connection(pid_t pid, const Endpoint& peer, Clock::time_point started)
 {
     auto it = children_.find(pid);
     if (it == children_.end()) {
@@ -25,10 +26,8 @@ void ChildTable::begin_connection(pid_t pid, const Endpoint& peer, Clock::time_p
     Child& child = it->second;
     count(child, -1);
     child.peer = peer;
-    child.source = source_key(peer);
     child.started = started;
     child.report.reset();
-    child.counted = counted;
     child.busy = true;
     count(child, 1);
 }
@@ -41,7 +40,6 @@ std::optional<Child> ChildTable::end_connection(pid_t pid, bool last)
     }
     Child ended = it->second;
     set_state(it->second, false, it->second.retiring || last);
-    it->second.counted = false;
     return ended;
 }
 
@@ -66,11 +64,6 @@ void ChildTable::count(const Child& child, int sign)
 {
     if (child.busy) {
         busy_ += static_cast<std::size_t>(sign);
-        unsigned& slot = per_source_[child.source];
-        slot += static_cast<unsigned>(sign);
-        if (slot == 0) {
-            per_source_.erase(child.source);
-        }
     } else if (!child.retiring) {
         spares_ += static_cast<std::size_t>(sign);
     }
@@ -109,12 +102,6 @@ bool ChildTable::reported(pid_t pid) const
 {
     auto it = children_.find(pid);
     return it != children_.end() && !it->second.prefork && it->second.report.has_value();
-}
-
-unsigned ChildTable::from_source(const SourceKey& source) const
-{
-    auto it = per_source_.find(source);
-    return it == per_source_.end() ? 0 : it->second;
 }
 
 std::vector<pid_t> ChildTable::pids() const

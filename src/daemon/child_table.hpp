@@ -1,5 +1,5 @@
-// The master's record of its live children: who they serve, since when, what they reported,
-// and how many each source holds (for max_per_source).
+// The master's record of its live children: who they serve, since when, what they reported.
+// (What they hold against max_per_source and max_per_network is in ClientCounts.)
 #pragma once
 
 #include "os/address.hpp"
@@ -17,42 +17,30 @@ namespace echod {
 
 struct Child {
     Endpoint peer;
-    SourceKey source;
     Clock::time_point started;
+    int hold = -1;          // its record in ClientCounts
     std::optional<ChildReport> report;
     bool prefork = false;   // forked ahead: a spare until it reports a connection
     bool busy = true;       // serving a connection (a fork-mode child always is)
-    bool counted = false;   // its connection is counted in SourceSlots
     bool retiring = false;  // asked to exit, or exits after its connection: not a spare
 };
 
 class ChildTable {
 public:
     // A fork-mode child, serving `peer`.
-    void add(pid_t pid, const Endpoint& peer, Clock::time_point started);
+    void add(pid_t pid, const Endpoint& peer, Clock::time_point started, int hold);
     // A prefork child, spare.
-    void add_spare(pid_t pid);
+    void add_spare(pid_t pid, int hold);
     // A prefork child accepted `peer`.
-    void begin_connection(pid_t pid, const Endpoint& peer, Clock::time_point started, bool counted);
+    void begin_connection(pid_t pid, const Endpoint& peer, Clock::time_point started);
     // A prefork child's connection ended; returns it (for the log line). `last`: the child
     // exits now instead of waiting for the next connection.
     std::optional<Child> end_connection(pid_t pid, bool last);
     // Asks nothing of the child; records that it was asked to exit.
     void retire(pid_t pid);
     // Removes the child (reaped) and returns it; its counts in this table go with it. Its
-    // per-source count in SourceSlots, if any, is the caller's to release.
+    // hold in ClientCounts is the caller's to reap.
     std::optional<Child> take(pid_t pid);
-    // Calls `count(source)` for each fork-mode child not counted in SourceSlots yet, and
-    // marks it counted where that returns true (after a reload from fork to prefork mode).
-    template <typename Count>
-    void count_fork_children(Count count)
-    {
-        for (auto& [pid, child] : children_) {
-            if (!child.prefork && !child.counted && count(child.source)) {
-                child.counted = true;
-            }
-        }
-    }
     const Child* find(pid_t pid) const;
     void attach(const ChildReport& report);
     bool reported(pid_t pid) const;
@@ -61,17 +49,15 @@ public:
     bool empty() const { return children_.empty(); }
     std::size_t busy() const { return busy_; }
     std::size_t spares() const { return spares_; }
-    unsigned from_source(const SourceKey& source) const;
     std::vector<pid_t> pids() const;
     std::optional<pid_t> any_spare() const;
 
 private:
-    // Moves `child` to a new state, keeping the counts and per-source slots in step.
+    // Moves `child` to a new state, keeping the counts in step.
     void set_state(Child& child, bool busy, bool retiring);
     void count(const Child& child, int sign);
 
     std::unordered_map<pid_t, Child> children_;
-    std::unordered_map<SourceKey, unsigned, SourceKeyHash> per_source_;
     std::size_t busy_ = 0;
     std::size_t spares_ = 0;
 };

@@ -175,11 +175,19 @@ Config load_config(const CommandLine& command_line)
     const Values from_file = read_file(config.path);
     const Source file_source{config.path};
     const Source command_source{"command line"};
+    std::vector<const Key*> not_set;
     for (const Key& key : config_keys()) {
         if (auto it = command_line.overrides.find(key.name); it != command_line.overrides.end()) {
             key.apply(key, config, command_source, it->second);
         } else if (auto in_file = from_file.find(key.name); in_file != from_file.end()) {
             key.apply(key, config, file_source, in_file->second);
+        } else {
+            not_set.push_back(&key);
+        }
+    }
+    for (const Key* key : not_set) {
+        if (key->derive != nullptr) {
+            key->derive(config);  // a default that follows other keys
         }
     }
     check_across_keys(config);

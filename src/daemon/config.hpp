@@ -26,6 +26,7 @@ struct Config {
     int backlog = 128;
     unsigned max_children = 256;
     unsigned max_per_source = 32;  // 0: no per-source limit
+    unsigned max_per_network = 128;  // 0: none; not set: max_children / 2 (at least 1)
     Mode mode = Mode::fork;
     unsigned min_spare_children = 5;          // prefork: idle children kept at least
     unsigned max_spare_children = 20;         // prefork: idle children kept at most
@@ -33,6 +34,7 @@ struct Config {
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};   // 0: none
     std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};  // 0: none
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(10)};
+    std::chrono::milliseconds max_session{std::chrono::hours(1)};  // 0: none
     LogLevel log_level = LogLevel::info;
     std::string user;
     std::string group;

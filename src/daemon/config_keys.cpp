@@ -1,5 +1,6 @@
 #include "daemon/config_keys.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <type_traits>
 #include <utility>
@@ -27,12 +28,15 @@ std::vector<std::string> show_integer(const Config& config)
 }
 
 template <auto member, std::uint64_t low, std::uint64_t high>
-constexpr Key integer_key(const char* name, const char* help)
+constexpr Key integer_key(const char* name, const char* help,
+                          const char* default_text = nullptr,
+                          void (*derive)(Config&) = nullptr)
 {
     static_assert(low <= high && high <= static_cast<std::uint64_t>(
                                              std::numeric_limits<MemberType<member>>::max()),
                   "the range must fit the member");
-    return {name, help, nullptr, &apply_integer<member>, &show_integer<member>, false, low, high};
+    return {name, help, nullptr, &apply_integer<member>, &show_integer<member>,
+            false, low, high, default_text, derive};
 }
 
 template <milliseconds Config::*member>
@@ -122,6 +126,11 @@ constexpr Key keys[] = {
     integer_key<&Config::max_children, 1, 100000>("max_children", "concurrent connections"),
     integer_key<&Config::max_per_source, 0, 100000>(
         "max_per_source", "connections per IPv4 address or IPv6 /64, 0 = no limit"),
+    integer_key<&Config::max_per_network, 0, 100000>(
+        "max_per_network", "connections per IPv4 /24 or IPv6 /48, 0 = no limit",
+        "max_children / 2", [](Config& config) {
+            config.max_per_network = std::max(1u, config.max_children / 2);
+        }),
     choice_key<&Config::mode, parse_mode, mode_name>(
         "mode", "fork: a child per accepted connection; prefork: spare children accept",
         "fork or prefork"),
@@ -137,6 +146,8 @@ constexpr Key keys[] = {
     duration_key<&Config::stall_timeout>(
         "stall_timeout", "close when the client has read nothing for this long, 0 = never"),
     duration_key<&Config::shutdown_timeout>("shutdown_timeout", "drain time on SIGTERM"),
+    duration_key<&Config::max_session>("max_session",
+                                       "close a connection this long after it began, 0 = never"),
     choice_key<&Config::log_level, parse_log_level, log_level_name>(
         "log_level", "lines below this level are not logged",
         "debug, info, notice, warning or error"),
@@ -165,6 +176,9 @@ std::string describe(const Key& key)
     const std::string accepted = key.accepted != nullptr ? key.accepted
                                                          : std::to_string(key.low) + " to " +
                                                                std::to_string(key.high);
+    if (key.default_text != nullptr) {
+        defaults = key.default_text;
+    }
     return std::string(key.help) + (key.repeatable ? ", repeatable" : "") + " (" + accepted +
            "; default: " + (defaults.empty() ? "none" : defaults) + ")";
 }

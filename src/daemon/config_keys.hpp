@@ -24,6 +24,10 @@ struct Key {
     bool repeatable = false;  // the lines add up instead of being an error
     std::uint64_t low = 0;    // integer keys: the range, in --help and in the error
     std::uint64_t high = 0;
+    // A default that follows other keys: derive sets it once they are all read, and
+    // default_text says how in --help.
+    const char* default_text = nullptr;
+    void (*derive)(Config&) = nullptr;
 };
 
 // The table, in the order --check-config prints the keys.

@@ -26,6 +26,7 @@ void log_listening(const char* what, const ListeningState& state)
                " backlog=" + (state.backlog ? to_string(*state.backlog) : "socket-unit") +
                " max_children=" + to_string(config.max_children) +
                " max_per_source=" + to_string(config.max_per_source) +
+               " max_per_network=" + to_string(config.max_per_network) +
                " mode=" + mode_name(config.mode) + " pid=" + to_string(::getpid()));
 }
 
@@ -213,6 +214,20 @@ void log_source_limit_cleared(unsigned max_per_source, const std::string& source
 {
     log_notice("limit cleared: max_per_source=" + to_string(max_per_source) + " source=" +
                source + " refused=" + to_string(refused) + " duration_ms=" +
+               to_string(duration_ms));
+}
+
+void log_network_limit_reached(unsigned max_per_network, const std::string& network)
+{
+    log_notice("limit reached: max_per_network=" + to_string(max_per_network) + " network=" +
+               network + "; further connections from it are closed");
+}
+
+void log_network_limit_cleared(unsigned max_per_network, const std::string& network,
+                               std::uint64_t refused, long long duration_ms)
+{
+    log_notice("limit cleared: max_per_network=" + to_string(max_per_network) + " network=" +
+               network + " refused=" + to_string(refused) + " duration_ms=" +
                to_string(duration_ms));
 }
 

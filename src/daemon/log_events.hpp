@@ -71,6 +71,10 @@ void log_source_limit_reached(unsigned max_per_source, const std::string& source
 void log_source_limit_cleared(unsigned max_per_source, const std::string& source,
                               std::uint64_t refused, long long duration_ms);
 // `consequence`: what a failed fork costs in this mode
+void log_network_limit_reached(unsigned max_per_network, const std::string& network);
+void log_network_limit_cleared(unsigned max_per_network, const std::string& network,
+                               std::uint64_t refused, long long duration_ms);
+// `consequence`: what a failed fork costs in this mode
 void log_fork_limit_reached(int error, const char* consequence);
 void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms);
 void log_accept_limit_reached(int error);

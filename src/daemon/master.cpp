@@ -132,7 +132,7 @@ int Master::poll_timeout(Clock::time_point now) const
         consider(deadline_);
     }
     if (children_limit_.active() || fork_limit_.active() || spare_limit_.active() ||
-        descriptor_limit_.active() || !source_limits_.empty()) {
+        descriptor_limit_.active() || !client_limits_.empty()) {
         consider(now + LimitEpisode::quiet);
     }
     if (auto due = service_.next_due()) {
@@ -209,16 +209,6 @@ bool Master::reload()
         }
         config_ = std::move(next);
         reload_failed_ = false;
-        if (config_.mode == Mode::prefork) {
-            // Prefork children check max_per_source in the shared table: connections that
-            // fork-mode children still serve go in there too, and come out at their reap.
-            // (Without waiting for the insertion lock: a child stopped while holding it must
-            // not stop the master. Such a connection stays uncounted.)
-            children_.count_fork_children([this](const SourceKey& source) {
-                return source_slots_.try_add(source, UINT_MAX, std::chrono::milliseconds(0)) ==
-                       SourceSlots::Outcome::counted;
-            });
-        }
         retire_prefork_children();
         spawn_rate_ = config_.min_spare_children;  // replace them all at once
     } catch (const std::exception& e) {
@@ -262,7 +252,13 @@ void Master::begin_stop(bool graceful)
 
 SessionLimits Master::session_limits() const
 {
-    return {config_.idle_timeout, config_.stall_timeout, config_.shutdown_timeout};
+    return {config_.idle_timeout, config_.stall_timeout, config_.shutdown_timeout,
+            config_.max_session};
+}
+
+ClientCounts::Limits Master::client_limits() const
+{
+    return {config_.max_per_source, config_.max_per_network};
 }
 
 void Master::signal_children(int signal)

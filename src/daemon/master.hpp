@@ -8,7 +8,7 @@
 #include "daemon/listener.hpp"
 #include "daemon/log_events.hpp"
 #include "daemon/service_manager.hpp"
-#include "common/source_slots.hpp"
+#include "common/client_counts.hpp"
 #include "os/unique_fd.hpp"
 
 #include <poll.h>
@@ -33,9 +33,11 @@ public:
 
 private:
     enum class Phase { running, draining, terminating };
-    struct SourceLimit {
+    // A source or a network at its limit, while refusals go on.
+    struct ClientLimit {
         LimitEpisode episode;
-        std::string host;
+        std::string name;  // the address, or the network
+        bool network = false;
     };
     struct Stats {
         std::uint64_t served = 0;
@@ -57,6 +59,7 @@ private:
     void begin_stop(bool graceful);
     void signal_children(int signal);
     SessionLimits session_limits() const;  // what a child gets from config_
+    ClientCounts::Limits client_limits() const;
     ListeningState listening_state(const std::string& listening) const;
     std::string counters() const;     // "active=... killed=N", for the status line and STATUS=
     std::string status_text() const;  // STATUS= for systemd
@@ -64,8 +67,9 @@ private:
     // master_children.cpp: accept, limits, fork, reports, reaping.
     void accept_from(const Listener& listener);
     void admit(UniqueFd conn, const Endpoint& peer);
-    void refuse(const Endpoint& peer, Clock::time_point now);
-    void spawn(UniqueFd conn, const Endpoint& peer);
+    void refuse(const Endpoint& peer, ClientCounts::Verdict verdict, Clock::time_point now);
+    bool still_full(const SourceKey& key, const ClientLimit& limit) const;
+    void spawn(UniqueFd conn, const Endpoint& peer, int hold);
     void fork_failed(int error, const char* consequence);
     void back_off();  // pauses forking for a time that doubles while failures go on
     void pause_accepting(std::chrono::milliseconds how_long);
@@ -84,7 +88,6 @@ private:
     void retire(pid_t pid);
     void retire_prefork_children();
     void handle_prefork_report(const ChildReport& report, Clock::time_point now);
-    void release_source(const Child& child);
     void prefork_child_exited(pid_t pid, const Child& child, int wait_status);
     void spare_died(pid_t pid, int wait_status);
 
@@ -100,7 +103,7 @@ private:
     UniqueFd report_read_;
     UniqueFd report_write_;
     ChildTable children_;
-    SourceSlots source_slots_;  // prefork: per-source counts the children keep themselves
+    ClientCounts counts_;  // per source and per network, shared with every child
     std::size_t spawn_rate_ = 1;
     bool spares_short_ = false;  // prefork: fewer spares than wanted, fork more next pass
     Clock::time_point next_retire_{};
@@ -109,7 +112,7 @@ private:
     LimitEpisode fork_limit_;
     LimitEpisode spare_limit_;  // prefork: spares dying unasked
     LimitEpisode descriptor_limit_;
-    std::unordered_map<SourceKey, SourceLimit, SourceKeyHash> source_limits_;
+    std::unordered_map<SourceKey, ClientLimit, SourceKeyHash> client_limits_;
     std::optional<Clock::time_point> paused_until_;
     std::chrono::milliseconds backoff_{100};
     Phase phase_ = Phase::running;

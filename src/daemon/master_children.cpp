@@ -54,39 +54,52 @@ void Master::accept_from(const Listener& listener)
     }
 }
 
+// Counted before the fork, so a refused client costs no process.
 void Master::admit(UniqueFd conn, const Endpoint& peer)
 {
-    if (config_.max_per_source > 0 &&
-        children_.from_source(source_key(peer)) >= config_.max_per_source) {
-        refuse(peer, Clock::now());
+    const int hold = counts_.reserve();
+    const ClientCounts::Verdict verdict =
+        counts_.admit(hold, peer, client_limits(), std::chrono::milliseconds(0));
+    if (verdict != ClientCounts::Verdict::admitted) {
+        counts_.reap(hold);
+        refuse(peer, verdict, Clock::now());
         return;  // closed with nothing written: a banner would corrupt the echo
     }
-    spawn(std::move(conn), peer);
+    spawn(std::move(conn), peer, hold);
 }
 
-void Master::refuse(const Endpoint& peer, Clock::time_point now)
+void Master::refuse(const Endpoint& peer, ClientCounts::Verdict verdict, Clock::time_point now)
 {
     ++stats_.refused;
-    SourceLimit& limit = source_limits_[source_key(peer)];
-    if (limit.episode.strike(now)) {
-        limit.host = format_host(peer);
-        log_source_limit_reached(config_.max_per_source, limit.host);
+    const bool network = verdict == ClientCounts::Verdict::network_full;
+    ClientLimit& limit = client_limits_[network ? network_key(peer) : source_key(peer)];
+    if (!limit.episode.strike(now)) {
+        return;
+    }
+    limit.network = network;
+    if (network) {
+        limit.name = format_network(peer);
+        log_network_limit_reached(config_.max_per_network, limit.name);
+    } else {
+        limit.name = format_host(peer);
+        log_source_limit_reached(config_.max_per_source, limit.name);
     }
 }
 
-void Master::spawn(UniqueFd conn, const Endpoint& peer)
+void Master::spawn(UniqueFd conn, const Endpoint& peer, int hold)
 {
     const pid_t pid = ::fork();
     const int fork_error = errno;
     if (pid == 0) {
-        run_child(conn.get(), report_write_.get(), session_limits(), pid_);
+        run_child(conn.get(), report_write_.get(), session_limits(), counts_, hold, pid_);
     }
     const Clock::time_point now = Clock::now();
     if (pid < 0) {
+        counts_.reap(hold);
         fork_failed(fork_error, "dropping clients and backing off");  // conn closes here
         return;
     }
-    children_.add(pid, peer, now);
+    children_.add(pid, peer, now, hold);
     log_connection_accepted(peer, pid);
 }
 
@@ -152,7 +165,7 @@ void Master::reap_children()
             drain_reports();
         }
         if (auto child = children_.take(pid)) {
-            release_source(*child);  // a connection still counted in SourceSlots ends here
+            counts_.reap(child->hold);  // what a killed child still held
             if (child->prefork) {
                 prefork_child_exited(pid, *child, status);
             } else {
@@ -193,18 +206,29 @@ void Master::settle_limits(Clock::time_point now)
     if (descriptor_limit_.settle(now, false)) {
         log_accept_limit_cleared(descriptor_limit_.strikes(), descriptor_limit_.duration_ms(now));
     }
-    for (auto it = source_limits_.begin(); it != source_limits_.end();) {
-        const bool full = config_.max_per_source > 0 &&
-                          children_.from_source(it->first) >= config_.max_per_source;
-        if (it->second.episode.settle(now, full)) {
-            log_source_limit_cleared(config_.max_per_source, it->second.host,
-                                     it->second.episode.strikes(),
-                                     it->second.episode.duration_ms(now));
-            it = source_limits_.erase(it);
-        } else {
+    for (auto it = client_limits_.begin(); it != client_limits_.end();) {
+        ClientLimit& limit = it->second;
+        if (!limit.episode.settle(now, still_full(it->first, limit))) {
             ++it;
+            continue;
         }
+        if (limit.network) {
+            log_network_limit_cleared(config_.max_per_network, limit.name,
+                                      limit.episode.strikes(), limit.episode.duration_ms(now));
+        } else {
+            log_source_limit_cleared(config_.max_per_source, limit.name,
+                                     limit.episode.strikes(), limit.episode.duration_ms(now));
+        }
+        it = client_limits_.erase(it);
     }
+}
+
+bool Master::still_full(const SourceKey& key, const ClientLimit& limit) const
+{
+    if (limit.network) {
+        return config_.max_per_network > 0 && counts_.from_network(key) >= config_.max_per_network;
+    }
+    return config_.max_per_source > 0 && counts_.from_source(key) >= config_.max_per_source;
 }
 
 }  // namespace echod

@@ -64,17 +64,19 @@ bool Master::spawn_spare()
     std::vector<int> keep = listeners;
     keep.push_back(report_write_.get());
     std::sort(keep.begin(), keep.end());
-    const PreforkSettings settings{session_limits(), config_.max_per_source,
+    const PreforkSettings settings{session_limits(), client_limits(),
                                    config_.max_connections_per_child};
+    const int hold = counts_.reserve();
     const pid_t pid = ::fork();
     if (pid == 0) {
-        run_prefork_child(listeners, keep, report_write_.get(), settings, source_slots_, pid_);
+        run_prefork_child(listeners, keep, report_write_.get(), settings, counts_, hold, pid_);
     }
     if (pid < 0) {
+        counts_.reap(hold);
         fork_failed(errno, "backing off");
         return false;
     }
-    children_.add_spare(pid);
+    children_.add_spare(pid, hold);
     return true;
 }
 
@@ -101,17 +103,16 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
     switch (report.kind) {
     case ReportKind::accepted: {
         const Endpoint peer = report.peer();
-        children_.begin_connection(pid, peer, now, report.counted != 0);
+        children_.begin_connection(pid, peer, now);
         log_connection_accepted(peer, pid);
         break;
     }
     case ReportKind::refused:
-        refuse(report.peer(), now);
+        refuse(report.peer(), static_cast<ClientCounts::Verdict>(report.refused_by), now);
         break;
     case ReportKind::finished:
         if (std::optional<Child> child = children_.end_connection(pid, report.last != 0)) {
             child->report = report;
-            release_source(*child);
             close_connection(pid, *child, &report);
         }
         break;
@@ -124,13 +125,6 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
         }
         pause_accepting(std::chrono::milliseconds(100));
         break;
-    }
-}
-
-void Master::release_source(const Child& child)
-{
-    if (child.counted) {
-        source_slots_.remove(child.source);
     }
 }
 

@@ -84,4 +84,54 @@ SourceKey source_key(const Endpoint& peer)
     return key;
 }
 
+namespace {
+
+constexpr std::uint8_t ipv4_network_tag = 0x14;
+constexpr std::uint8_t ipv6_network_tag = 0x16;
+constexpr std::uint8_t link_network_tag = 0x1f;
+
+}  // namespace
+
+SourceKey network_key(const Endpoint& peer)
+{
+    SourceKey key;
+    const SourceKey source = source_key(peer);  // IPv4-mapped peers count as IPv4
+    if (source.bytes[0] == 4) {
+        key.bytes[0] = ipv4_network_tag;
+        std::memcpy(&key.bytes[1], &source.bytes[1], 3);
+        return key;
+    }
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer.storage);
+    if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) {
+        key.bytes[0] = link_network_tag;
+        std::memcpy(&key.bytes[1], &in6->sin6_scope_id, sizeof in6->sin6_scope_id);
+        return key;
+    }
+    key.bytes[0] = ipv6_network_tag;
+    std::memcpy(&key.bytes[1], &in6->sin6_addr, 6);
+    return key;
+}
+
+std::string format_network(const Endpoint& peer)
+{
+    const SourceKey key = network_key(peer);
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (key.bytes[0] == ipv4_network_tag) {
+        std::uint8_t address[4] = {key.bytes[1], key.bytes[2], key.bytes[3], 0};
+        ::inet_ntop(AF_INET, address, text, sizeof text);
+        return std::string(text) + "/24";
+    }
+    std::uint8_t address[16] = {};
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer.storage);
+    if (key.bytes[0] == link_network_tag) {
+        address[0] = 0xfe;
+        address[1] = 0x80;
+        ::inet_ntop(AF_INET6, address, text, sizeof text);
+        return std::string(text) + "/64%" + std::to_string(in6->sin6_scope_id);
+    }
+    std::memcpy(address, &key.bytes[1], 6);
+    ::inet_ntop(AF_INET6, address, text, sizeof text);
+    return std::string(text) + "/48";
+}
+
 }  // namespace echod

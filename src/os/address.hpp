@@ -41,4 +41,10 @@ struct SourceKeyHash {
 
 SourceKey source_key(const Endpoint& peer);
 
+// The unit max_per_network counts in: an IPv4 /24 or an IPv6 /48 (a site's usual
+// allocation); link-local IPv6 peers by their link. Never equal to a source_key.
+SourceKey network_key(const Endpoint& peer);
+// "192.0.2.0/24", "2001:db8:1::/48", "fe80::/64%2".
+std::string format_network(const Endpoint& peer);
+
 }  // namespace echod
