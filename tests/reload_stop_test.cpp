@@ -192,3 +192,48 @@ BOOST_AUTO_TEST_CASE(after_dropping_root_the_pid_file_is_still_removed_from_a_di
     BOOST_TEST(echod.daemon.wait_exit(5s) == 0);
     BOOST_TEST(!std::ifstream(pid_file).good());
 }
+
+namespace {
+
+// A connection opened before a reload that lengthens shutdown_timeout drains for the value
+// it started with, not the new one, when only the master gets SIGTERM; one opened after it
+// gets the new value. (Fork-mode children were never told to drain: the master stopped
+// them at its own, new, deadline.)
+void each_connection_drains_for_the_shutdown_timeout_it_started_with(const std::string& mode)
+{
+    Echod echod(mode + "shutdown_timeout = 1s\n");
+    UniqueFd before = connect_tcp("127.0.0.1", echod.port);
+    expect_echo(before.get(), "opened with 1s");
+    echod.reload(with_loopback_defaults(mode + "shutdown_timeout = 10s\n"));
+    echod.daemon.wait_for("reloaded listening=");
+    UniqueFd after = connect_tcp("127.0.0.1", echod.port);
+    expect_echo(after.get(), "opened with 10s");
+    const auto stop = Clock::now();
+    echod.daemon.signal(SIGTERM);
+    echod.daemon.wait_for("stopping signal=SIGTERM active=2 shutdown_timeout=10s");
+    BOOST_TEST(wait_closed(before.get(), 5s));
+    const auto closed_after = Clock::now() - stop;
+    BOOST_TEST((closed_after >= 900ms && closed_after < 3s),
+               "closed "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(closed_after).count()
+                   << " ms after SIGTERM");
+    echod.daemon.wait_for("connection closed .* reason=shutdown$");
+    expect_echo(after.get(), "still draining");  // its own 10 s are not over
+    ::shutdown(after.get(), SHUT_WR);
+    BOOST_TEST(wait_closed(after.get()));
+    BOOST_TEST(echod.daemon.wait_exit() == 0);
+    BOOST_TEST(echod.daemon.count("reason=eof") == 1u);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fork_each_connection_drains_for_the_shutdown_timeout_it_started_with)
+{
+    each_connection_drains_for_the_shutdown_timeout_it_started_with("mode = fork\n");
+}
+
+BOOST_AUTO_TEST_CASE(prefork_each_connection_drains_for_the_shutdown_timeout_it_started_with)
+{
+    each_connection_drains_for_the_shutdown_timeout_it_started_with(
+        "mode = prefork\nmin_spare_children = 2\n");
+}

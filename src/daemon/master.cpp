@@ -232,14 +232,14 @@ void Master::begin_stop(bool graceful)
     if (phase_ == Phase::running) {
         service_.stopping("stopping: " + counters());
     }
-    stop_listening(listeners_);  // not systemd's sockets: the spares leave when retired below
+    stop_listening(listeners_);  // not systemd's sockets: the spares leave when told below
     listeners_.clear();
     paused_until_.reset();
-    // Prefork spares leave at once, busy prefork children after their connection; a
-    // fork-mode child ignores retire_signal.
-    signal_children(retire_signal);
     if (graceful && config_.shutdown_timeout.count() > 0) {
+        // Spares leave at once; each busy child drains for the shutdown_timeout it started
+        // with, and the master's deadline (the value now) cuts short any longer one.
         log_stopping("SIGTERM", children_.busy(), config_.shutdown_timeout);
+        signal_children(SIGTERM);
         phase_ = Phase::draining;
         deadline_ = now + config_.shutdown_timeout;
         return;
