@@ -14,6 +14,9 @@ namespace {
 
 std::string name_of(int signal)
 {
+    if (signal >= SIGRTMIN) {
+        return "SIGRTMIN+" + std::to_string(signal - SIGRTMIN);
+    }
     return std::string("SIG") + ::sigabbrev_np(signal);
 }
 
@@ -44,7 +47,7 @@ std::set<std::string> readme_table(const std::string& who)
             break;
         } else if (in_table) {
             const std::string first = line.substr(0, line.find('|', 1));
-            const std::regex signal("SIG[A-Z0-9]+");
+            const std::regex signal("SIG[A-Z0-9]+(\\+[0-9]+)?");
             for (std::sregex_iterator it(first.begin(), first.end(), signal), end; it != end;
                  ++it) {
                 found.insert(it->str());
@@ -59,16 +62,16 @@ std::set<std::string> readme_table(const std::string& who)
 
 BOOST_AUTO_TEST_CASE(the_readme_master_table_lists_the_signals_the_master_reads_and_ignores)
 {
-    const int retire[] = {echod::retire_signal};
-    BOOST_TEST(readme_table("master") ==
-                   names(echod::master_signal_numbers, echod::master_ignored_signals, retire),
+    const int retire_and_reload[] = {echod::retire_signal, echod::reload_request_signal()};
+    BOOST_TEST(readme_table("master") == names(echod::master_signal_numbers,
+                                               echod::master_ignored_signals, retire_and_reload),
                boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(the_readme_child_table_lists_the_signals_a_child_reads_and_ignores)
 {
-    const int retire[] = {echod::retire_signal};
-    BOOST_TEST(readme_table("child") ==
-                   names(echod::child_stop_signals, echod::child_ignored_signals, retire),
+    const int retire_and_reload[] = {echod::retire_signal, echod::reload_request_signal()};
+    BOOST_TEST(readme_table("child") == names(echod::child_stop_signals,
+                                              echod::child_ignored_signals, retire_and_reload),
                boost::test_tools::per_element());
 }

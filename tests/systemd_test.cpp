@@ -533,11 +533,121 @@ BOOST_AUTO_TEST_CASE(reload_request_without_a_master_is_unavailable_and_bad_pids
     BOOST_TEST(none.status == 69);
     BOOST_TEST(none.err.find("No such process") != std::string::npos, none.err);
 
-    for (const std::string bad : {"abc", "0", "1", "-5", "12x"}) {
+    for (const std::string bad : {"abc", "0", "-5", "12x"}) {
         const CommandResult usage = run_command({echod_path(), "--reload", bad});
         BOOST_TEST(usage.status == 64, bad);
         BOOST_TEST(usage.err.find("--reload needs the pid of an echod master") !=
                        std::string::npos,
                    usage.err);
     }
+}
+
+namespace {
+
+// The line of /proc/PID/status that starts with `field`, or "".
+std::string status_field(pid_t pid, const std::string& field)
+{
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind(field, 0) == 0) {
+            return line;
+        }
+    }
+    return "";
+}
+
+// Whether `signal` is pending for the whole process `pid` (ShdPnd).
+bool pending(pid_t pid, int signal)
+{
+    const std::string line = status_field(pid, "ShdPnd:");
+    return !line.empty() && ((std::stoull(line.substr(7), nullptr, 16) >> (signal - 1)) & 1U);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_reload_request_is_answered_even_when_a_sighup_is_already_pending)
+{
+    // A standard signal does not queue: a request sent as SIGHUP while another SIGHUP was
+    // pending merged with it, the requester never heard back, waited 30 s and exited 69.
+    Echod echod("");
+    const pid_t master = echod.daemon.pid();
+    echod.daemon.signal(SIGSTOP);
+    echod.daemon.signal(SIGHUP);
+    Daemon requester({"--reload", std::to_string(master)});
+    const auto deadline = Clock::now() + 10s;
+    while (!pending(master, SIGRTMIN + 1) && Clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);  // the request is sent: it shows as pending
+    }
+    BOOST_TEST_REQUIRE(pending(master, SIGHUP));
+    BOOST_TEST_REQUIRE(pending(master, SIGRTMIN + 1));
+    echod.daemon.signal(SIGCONT);
+    BOOST_TEST(requester.wait_exit(5s) == 0, requester.log());
+    echod.daemon.wait_count("notice: reloaded listening=", 2);  // the SIGHUP and the request
+}
+
+BOOST_AUTO_TEST_CASE(many_reload_requests_at_once_each_get_their_answer)
+{
+    Echod echod("");
+    std::vector<std::unique_ptr<Daemon>> requesters;
+    for (int i = 0; i < 8; ++i) {
+        requesters.push_back(std::make_unique<Daemon>(
+            std::vector<std::string>{"--reload", std::to_string(echod.daemon.pid())}));
+    }
+    for (auto& requester : requesters) {
+        BOOST_TEST(requester->wait_exit(10s) == 0, requester->log());
+    }
+    echod.daemon.wait_count("notice: reloaded listening=", 8);
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_request_goes_only_to_an_echod_master)
+{
+    // Another process, or an echod child, gets nothing: it does not read the request from
+    // a signalfd, and the signal's default action would end it.
+    Daemon sleeper({}, {"sh", "-c", "exec sleep 30"});
+    const CommandResult other =
+        run_command({echod_path(), "--reload", std::to_string(sleeper.pid())});
+    BOOST_TEST(other.status == 69);
+    BOOST_TEST(other.err.find("pid " + std::to_string(sleeper.pid()) +
+                              " is not an echod master") != std::string::npos,
+               other.err);
+    BOOST_TEST(::kill(sleeper.pid(), 0) == 0, "the other process was signalled");
+
+    Echod echod("");
+    UniqueFd client = connect_tcp("127.0.0.1", echod.port);
+    expect_echo(client.get(), "a child to ask");
+    const std::vector<pid_t> children = child_pids(echod.daemon.pid());
+    BOOST_TEST_REQUIRE(children.size() == 1u);
+    const CommandResult child =
+        run_command({echod_path(), "--reload", std::to_string(children.front())});
+    BOOST_TEST(child.status == 69);
+    BOOST_TEST(child.err.find("is not an echod master") != std::string::npos, child.err);
+    expect_echo(client.get(), "the child goes on");
+
+    // Pid 1 is a valid pid (echod runs as PID 1 in a container); here it is no echod.
+    const CommandResult init = run_command({echod_path(), "--reload", "1"});
+    BOOST_TEST(init.status == 69);
+    BOOST_TEST(init.err.find("pid 1 is not an echod master") != std::string::npos, init.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_request_from_outside_the_masters_pid_namespace_is_answered,
+                     *boost::unit_test::precondition(RunningAsRoot()))
+{
+    // echod as PID 1 of a PID namespace of its own. Seen from there the requester's pid is
+    // 0, so a signal cannot answer it: the datagram to its socket does.
+    TempDir dir;
+    const std::string config = dir.write("echod.conf", with_loopback_defaults(""));
+    Daemon echod({"--config", config}, {"unshare", "--pid", "--fork", "--mount-proc"});
+    const std::uint16_t port = echod.wait_ready();
+    echod.wait_for(" pid=1$");
+    const std::vector<pid_t> inside = child_pids(echod.pid());  // unshare's child: the master
+    BOOST_TEST_REQUIRE(inside.size() == 1u);
+    const CommandResult reload = run_command({echod_path(), "--reload", std::to_string(inside[0])});
+    BOOST_TEST(reload.status == 0, reload.err);
+    echod.wait_for("notice: reloaded listening=");
+    UniqueFd client = connect_tcp("127.0.0.1", port);
+    expect_echo(client.get(), "served by PID 1");
+    client.reset();
+    echod.wait_for("connection closed ");
+    ::kill(inside[0], SIGTERM);
+    BOOST_TEST(echod.wait_exit() == 0, echod.log());
 }

@@ -15,6 +15,7 @@ sigset_t master_signals()
     for (int signal : master_signal_numbers) {
         sigaddset(&set, signal);
     }
+    sigaddset(&set, reload_request_signal());
     return set;
 }
 
@@ -29,6 +30,7 @@ void block_master_signals()
     for (int signal : master_signal_numbers) {
         ::signal(signal, SIG_DFL);
     }
+    ::signal(reload_request_signal(), SIG_DFL);
     for (int signal : master_ignored_signals) {
         ::signal(signal, SIG_IGN);  // a group-wide retire_signal must not kill the master
     }
@@ -45,6 +47,7 @@ int reset_child_signals(bool prefork)
     for (int signal : child_ignored_signals) {
         ::signal(signal, SIG_IGN);
     }
+    ::signal(reload_request_signal(), SIG_IGN);  // its default would end the child
     ::signal(SIGCHLD, SIG_DFL);
     sigset_t stops;
     sigemptyset(&stops);

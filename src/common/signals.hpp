@@ -10,6 +10,7 @@
 //   SIGUSR1  log a status line                    ignored (meant for the master)
 //   SIGUSR2  ignored                              prefork: retire; fork mode: ignored
 //   SIGPIPE  ignored                              ignored
+//   SIGRTMIN+1  reload, answered (`echod --reload`)   ignored
 //
 // Signals are never handled in a handler: the master reads its set from a signalfd in its
 // poll loop, and a child reads its stop signals from a signalfd of its own.
@@ -25,7 +26,15 @@ namespace echod {
 // one after its connection.
 constexpr int retire_signal = SIGUSR2;
 
-// The contract as data (a test checks the README's two signal tables against it).
+// What `echod --reload` sends (daemon/reload_request.hpp): a realtime signal, because those
+// queue, each with its sender, where two SIGHUPs pending at once merge into one.
+inline int reload_request_signal()
+{
+    return SIGRTMIN + 1;
+}
+
+// The contract as data (a test checks the README's two signal tables against it; the
+// reload request is read by the master and ignored by children too).
 constexpr int master_signal_numbers[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};  // read
 constexpr int master_ignored_signals[] = {SIGPIPE, retire_signal};
 constexpr int child_stop_signals[] = {SIGTERM, SIGINT};  // read from the child's signalfd

@@ -152,7 +152,7 @@ CommandLine parse_command_line(int argc, const char* const argv[])
         try {
             std::size_t used = 0;
             const long value = std::stol(pid, &used);
-            if (used != pid.size() || value <= 1 || value > INT32_MAX) {
+            if (used != pid.size() || value <= 0 || value > INT32_MAX) {
                 throw std::out_of_range(pid);
             }
             command_line.reload_pid = static_cast<pid_t>(value);

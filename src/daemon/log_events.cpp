@@ -265,6 +265,11 @@ void log_reload_request_rejected(pid_t pid)
               " rejected the new settings and keeps its running ones; its log says why");
 }
 
+void log_reload_request_stopping(pid_t pid)
+{
+    log_error("reload: pid " + to_string(pid) + " is stopping; nothing was reloaded");
+}
+
 void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited)
 {
     log_error("reload: pid " + to_string(pid) + " did not answer within " +

@@ -83,6 +83,7 @@ void log_accept_limit_cleared(std::uint64_t failures, long long duration_ms);
 
 // --- echod --reload PID ---------------------------------------------------------------
 void log_reload_request_rejected(pid_t pid);
+void log_reload_request_stopping(pid_t pid);
 void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited);
 void log_reload_request_failed(const std::string& why);
 

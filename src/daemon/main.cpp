@@ -55,11 +55,16 @@ int reload(pid_t pid)
         case echod::ReloadOutcome::rejected:
             echod::log_reload_request_rejected(pid);
             return exit_reload_rejected;
+        case echod::ReloadOutcome::stopping:
+            echod::log_reload_request_stopping(pid);
+            return exit_reload_rejected;
         case echod::ReloadOutcome::no_answer:
             break;
         }
         echod::log_reload_request_unanswered(pid, answer_timeout);
     } catch (const std::system_error& e) {
+        echod::log_reload_request_failed(e.what());
+    } catch (const echod::NotAMaster& e) {
         echod::log_reload_request_failed(e.what());
     }
     return exit_unavailable;

@@ -163,9 +163,17 @@ void Master::read_signals()
     signalfd_siginfo info{};
     bool reap = false;
     while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        if (is_reload_request(info)) {
+            const bool stopping = phase_ != Phase::running;
+            const bool applied = reload();
+            answer_reload_request(info, stopping  ? ReloadOutcome::stopping
+                                        : applied ? ReloadOutcome::applied
+                                                  : ReloadOutcome::rejected);
+            continue;
+        }
         switch (info.ssi_signo) {
         case SIGCHLD: reap = true; break;
-        case SIGHUP: answer_reload_request(info, reload()); break;
+        case SIGHUP: reload(); break;
         case SIGUSR1: log_status(counters(), format_listeners(listeners_)); break;
         case SIGTERM: begin_stop(true); break;
         case SIGINT: begin_stop(false); break;

@@ -1,51 +1,160 @@
 #include "daemon/reload_request.hpp"
 
+#include "common/signals.hpp"
 #include "os/sys_error.hpp"
+#include "os/unique_fd.hpp"
 
+#include <poll.h>
 #include <signal.h>
-#include <time.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <string>
 
 namespace echod {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The abstract socket name ("\0echod-reload-TOKEN") and its length.
+socklen_t answer_address(std::uint32_t token, sockaddr_un& address)
+{
+    address = {};
+    address.sun_family = AF_UNIX;
+    const int n = std::snprintf(address.sun_path + 1, sizeof address.sun_path - 1,
+                                "echod-reload-%08x", token);
+    return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 +
+                                  static_cast<std::size_t>(n));
+}
+
+// The signals `pid` blocks, from /proc (a master blocks what it reads from its signalfd).
+// Throws ESRCH if there is no such process.
+std::uint64_t blocked_signals(pid_t pid)
+{
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    if (!status) {
+        throw_sys_error("send the reload request to pid " + std::to_string(pid), ESRCH);
+    }
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("SigBlk:", 0) == 0) {
+            return std::stoull(line.substr(7), nullptr, 16);
+        }
+    }
+    return 0;
+}
+
+void check_master(pid_t pid)
+{
+    const std::uint64_t blocked = blocked_signals(pid);
+    auto blocks = [blocked](int signal) { return (blocked >> (signal - 1)) & 1U; };
+    if (!blocks(SIGHUP) || !blocks(reload_request_signal())) {
+        throw NotAMaster("pid " + std::to_string(pid) +
+                         " is not an echod master (it does not read the reload request from a"
+                         " signalfd); nothing was sent");
+    }
+}
+
+// The requester's end of the datagram answer: bound to a token of its own.
+UniqueFd bind_answer_socket(std::uint32_t& token)
+{
+    UniqueFd fd(check_sys(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0),
+                          "socket AF_UNIX"));
+    for (int attempt = 0;; ++attempt) {
+        check_sys(::getrandom(&token, sizeof token, 0), "getrandom");
+        sockaddr_un address;
+        const socklen_t length = answer_address(token, address);
+        if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) == 0) {
+            return fd;
+        }
+        if (errno != EADDRINUSE || attempt == 8) {
+            throw_sys_error("bind the answer socket");
+        }
+    }
+}
+
+std::optional<ReloadOutcome> decode(int value)
+{
+    if (value < 0 || value > static_cast<int>(ReloadOutcome::stopping)) {
+        return std::nullopt;
+    }
+    return static_cast<ReloadOutcome>(value);
+}
+
+// An answer by signal (from `pid`, queued) or by datagram, if one has come.
+std::optional<ReloadOutcome> answer_so_far(pid_t pid, int socket_fd, const sigset_t& answer)
+{
+    const timespec none{0, 0};
+    siginfo_t info{};
+    while (::sigtimedwait(&answer, &info, &none) == SIGUSR1) {
+        if (info.si_pid == pid && info.si_code == SI_QUEUE) {
+            return decode(info.si_value.sival_int);
+        }  // else someone else's SIGUSR1
+    }
+    char byte = 0;
+    if (::recv(socket_fd, &byte, 1, 0) == 1) {
+        return decode(byte - '0');
+    }
+    return std::nullopt;
+}
+
+}  // namespace
 
 ReloadOutcome request_reload(pid_t pid, std::chrono::milliseconds timeout)
 {
+    check_master(pid);
+    std::uint32_t token = 0;
+    const UniqueFd socket_fd = bind_answer_socket(token);
     sigset_t answer;
     sigemptyset(&answer);
     sigaddset(&answer, SIGUSR1);
-    // Blocked before asking, so an answer that comes at once waits for sigtimedwait.
+    // Blocked before asking, so an answer that comes at once waits for us.
     check_sys(::sigprocmask(SIG_BLOCK, &answer, nullptr), "sigprocmask");
     sigval value{};
-    value.sival_int = reload_request_value;
-    check_sys(::sigqueue(pid, SIGHUP, value), "send the reload request to pid " +
-                                                  std::to_string(pid));
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        // Short waits, so a master that dies without answering is noticed.
-        const timespec slice{0, 100 * 1000 * 1000};
-        siginfo_t info{};
-        if (::sigtimedwait(&answer, &info, &slice) == SIGUSR1) {
-            if (info.si_pid == pid && info.si_code == SI_QUEUE) {
-                return info.si_value.sival_int == reload_applied ? ReloadOutcome::applied
-                                                                 : ReloadOutcome::rejected;
-            }
-            continue;  // someone else's SIGUSR1
+    value.sival_int = static_cast<int>(token);
+    check_sys(::sigqueue(pid, reload_request_signal(), value),
+              "send the reload request to pid " + std::to_string(pid));
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        if (auto outcome = answer_so_far(pid, socket_fd.get(), answer)) {
+            return *outcome;
         }
+        // Short waits, so a master that dies without answering is noticed.
+        pollfd pfd{socket_fd.get(), POLLIN, 0};
+        ::poll(&pfd, 1, 100);
         if (::kill(pid, 0) != 0 && errno == ESRCH) {
-            return ReloadOutcome::no_answer;
+            return answer_so_far(pid, socket_fd.get(), answer).value_or(ReloadOutcome::no_answer);
         }
     }
     return ReloadOutcome::no_answer;
 }
 
-void answer_reload_request(const signalfd_siginfo& request, bool applied)
+bool is_reload_request(const signalfd_siginfo& signal)
 {
-    if (request.ssi_code != SI_QUEUE || request.ssi_int != reload_request_value) {
-        return;
+    return static_cast<int>(signal.ssi_signo) == reload_request_signal() &&
+           signal.ssi_code == SI_QUEUE;
+}
+
+void answer_reload_request(const signalfd_siginfo& request, ReloadOutcome outcome)
+{
+    const int value = static_cast<int>(outcome);
+    // The requester may have given up and gone; nothing else to do then.
+    if (request.ssi_pid != 0) {
+        sigval signal_value{};
+        signal_value.sival_int = value;
+        ::sigqueue(static_cast<pid_t>(request.ssi_pid), SIGUSR1, signal_value);
     }
-    sigval value{};
-    value.sival_int = applied ? reload_applied : reload_rejected;
-    // The sender may have given up and gone; nothing else to do then.
-    ::sigqueue(static_cast<pid_t>(request.ssi_pid), SIGUSR1, value);
+    const UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_un address;
+    const socklen_t length = answer_address(static_cast<std::uint32_t>(request.ssi_int), address);
+    const char byte = static_cast<char>('0' + value);
+    ::sendto(fd.get(), &byte, 1, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address), length);
 }
 
 }  // namespace echod

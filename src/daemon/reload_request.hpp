@@ -1,30 +1,44 @@
 // `echod --reload PID`: ask a running master to reload and wait for its answer, so that
 // systemd's ExecReload (and a script) learns whether the new settings are live.
 //
-// The request is SIGHUP sent with sigqueue() carrying reload_request_value; the master
-// answers the sender with SIGUSR1 carrying reload_applied or reload_rejected once the
-// reload is done. A plain SIGHUP (kill -HUP) still reloads and gets no answer.
+// The request is reload_request_signal() (common/signals.hpp), a realtime signal sent with
+// sigqueue(): realtime signals queue, so every request reaches the master with its own
+// sender and value, however many are sent at once (two SIGHUPs pending at once would merge
+// into one, and one requester would never hear back). Its value is a token the requester
+// picked. Once the reload is done the master answers every request in two ways, so that
+// one reaches the requester wherever it runs:
+//   - SIGUSR1 carrying the outcome, to the sender's pid, when the sender is in the
+//     master's PID namespace (from outside it the sender's pid reads as 0);
+//   - a datagram carrying the outcome to the abstract Unix socket "echod-reload-TOKEN",
+//     which the requester bound before it asked (in the master's network namespace).
+// A plain SIGHUP (kill -HUP, systemctl kill) still reloads, and gets no answer.
 #pragma once
 
 #include <sys/signalfd.h>
 #include <sys/types.h>
 
 #include <chrono>
+#include <stdexcept>
 
 namespace echod {
 
-constexpr int reload_request_value = 0x6563686f;  // "echo"
-constexpr int reload_applied = 0;
-constexpr int reload_rejected = 1;
+enum class ReloadOutcome { applied = 0, rejected = 1, stopping = 2, no_answer = 3 };
 
-enum class ReloadOutcome { applied, rejected, no_answer };
+// The pid names a live process that is not an echod master: nothing was sent.
+class NotAMaster : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
-// Sends the request to `pid` and waits up to `timeout` for its answer. Throws
-// std::system_error if `pid` cannot be signalled (no such process, another user's).
-// Returns no_answer if the master died or did not answer in time.
+// Checks that `pid` is an echod master (it reads SIGHUP and the reload request from a
+// signalfd, so it blocks both), sends the request and waits up to `timeout` for the
+// answer. Throws std::system_error if `pid` cannot be signalled (no such process, another
+// user's), NotAMaster if it is no echod master. Returns no_answer if the master died or did
+// not answer in time.
 ReloadOutcome request_reload(pid_t pid, std::chrono::milliseconds timeout);
 
-// Master side: if `request` was a reload request, answer its sender.
-void answer_reload_request(const signalfd_siginfo& request, bool applied);
+// Master side: whether `signal` is a reload request, and its answer.
+bool is_reload_request(const signalfd_siginfo& signal);
+void answer_reload_request(const signalfd_siginfo& request, ReloadOutcome outcome);
 
 }  // namespace echod
