@@ -97,6 +97,14 @@ BOOST_AUTO_TEST_CASE(two_hundred_concurrent_clients_are_all_echoed)
     echod.daemon.wait_count("connection closed .* reason=eof$", 200);
 }
 
+BOOST_AUTO_TEST_CASE(urgent_data_is_echoed_inline_and_counted)
+{
+    // Regression: MSG_OOB "X" between "abc" and "def" came back "abcdef", bytes_in=6.
+    Echod echod("");
+    BOOST_TEST(echo_with_urgent_byte("127.0.0.1", echod.port) == "abcXdef");
+    echod.daemon.wait_for(R"(connection closed peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=7 bytes_out=7 duration_ms=\d+ reason=eof$)");
+}
+
 BOOST_AUTO_TEST_CASE(idle_timeout_closes_and_logs_reason_idle)
 {
     Echod echod("idle_timeout = 1s\n");

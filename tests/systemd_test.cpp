@@ -338,6 +338,9 @@ BOOST_AUTO_TEST_CASE(socket_activation_adopts_the_passed_listener_and_ignores_th
                             " port=" + std::to_string(port) + " backlog=socket-unit ") == 1u);
     expect_echo(first.get(), "the first client, queued before echod started");
     BOOST_TEST(connection_refused("127.0.0.1", config_port));
+    // Urgent data arrives inline on the adopted socket too (SO_OOBINLINE set at adoption).
+    BOOST_TEST(echo_with_urgent_byte("127.0.0.1", port) == "abcXdef");
+    daemon.wait_for("bytes_in=7 bytes_out=7 .*reason=eof$");
     BOOST_TEST(maps_library(daemon.pid(), "/libsystemd.so.0"));  // loaded for the sockets
 
     // A reload applies the other keys and keeps the adopted socket.

@@ -35,6 +35,7 @@ Listener open_one(const std::string& address, std::uint16_t port, const Config& 
     }
     // Accepted sockets inherit this: echoes go out at once, at no per-connection cost.
     set_option(fd.get(), IPPROTO_TCP, TCP_NODELAY, "setsockopt TCP_NODELAY " + where);
+    set_urgent_inline(fd.get(), where);
     check_sys(::bind(fd.get(), endpoint->addr(), endpoint->length), "bind " + where);
     check_sys(::listen(fd.get(), config.backlog), "listen " + where);
     Listener listener{std::move(fd), address, config.port, {}};
@@ -132,6 +133,11 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
         log_backlog_clamped(config.backlog, effective);
     }
     return result;
+}
+
+void set_urgent_inline(int fd, const std::string& where)
+{
+    set_option(fd, SOL_SOCKET, SO_OOBINLINE, "setsockopt SO_OOBINLINE " + where);
 }
 
 std::string format_listeners(const std::vector<Listener>& listeners)

@@ -34,6 +34,12 @@ void stop_listening(std::vector<Listener>& listeners);
 // "127.0.0.1:7,[::1]:7"
 std::string format_listeners(const std::vector<Listener>& listeners);
 
+// SO_OOBINLINE on a listening socket: TCP urgent data (MSG_OOB) then arrives in the stream
+// like any other byte, so it is echoed and counted; without it the byte is taken out of the
+// stream and lost. Accepted sockets inherit it (checked on Linux 6.18 by daemon_test and
+// prefork_test), so no connection pays a call for it.
+void set_urgent_inline(int fd, const std::string& where);
+
 // accept4 passes on network errors of the new connection: that client is gone, go on.
 bool accept_error_is_client_gone(int error);
 
