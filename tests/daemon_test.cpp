@@ -300,6 +300,22 @@ BOOST_AUTO_TEST_CASE(a_backlog_above_somaxconn_is_logged_as_clamped)
     BOOST_TEST(ss_backlog(echod.port) == somaxconn);
 }
 
+BOOST_AUTO_TEST_CASE(the_clamped_backlog_is_found_without_proc_sys,
+                     *boost::unit_test::precondition(RunningAsRoot()))
+{
+    // Regression: the unit's ProcSubset=pid hides /proc/sys, so somaxconn read as 0 and the
+    // warning could never fire. Here as there: a network namespace of its own with
+    // somaxconn = 64 (the host's is untouched), and /proc mounted with subset=pid.
+    const std::vector<std::string> private_net_and_proc{
+        "unshare", "--net", "--mount", "sh", "-c",
+        "ip link set lo up && sysctl -qw net.core.somaxconn=64 && "
+        "mount -t proc -o subset=pid proc /proc && ! test -e /proc/sys/net && exec \"$@\"",
+        "sh"};
+    Echod echod("backlog = 100\n", {}, private_net_and_proc);
+    echod.daemon.wait_for("warning: backlog=100 exceeds net.core.somaxconn; the kernel clamps it "
+                          "to 64$");
+}
+
 BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)
 {
     Echod echod("address = 127.0.0.1\naddress = ::1\n");

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <fstream>
 #include <optional>
 
 namespace echod {
@@ -70,12 +69,17 @@ std::vector<Listener> open_new(const Config& config, const std::vector<std::stri
     return opened;
 }
 
-// The backlog the kernel really uses (net.core.somaxconn caps it).
-int effective_backlog(int backlog)
+// Warns once if the kernel lowered `backlog` on any of `listeners` (to net.core.somaxconn
+// of the network namespace they were opened in).
+void log_if_clamped(int backlog, const std::vector<Listener>& listeners)
 {
-    int somaxconn = 0;
-    std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
-    return somaxconn > 0 && backlog > somaxconn ? somaxconn : backlog;
+    for (const Listener& listener : listeners) {
+        if (const std::optional<int> applied = applied_backlog(listener.fd.get());
+            applied && *applied < backlog) {
+            log_backlog_clamped(backlog, *applied);
+            return;
+        }
+    }
 }
 
 }  // namespace
@@ -129,10 +133,19 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
             result.push_back(std::move(*next_opened++));
         }
     }
-    if (const int effective = effective_backlog(config.backlog); effective != config.backlog) {
-        log_backlog_clamped(config.backlog, effective);
-    }
+    log_if_clamped(config.backlog, result);
     return result;
+}
+
+std::optional<int> applied_backlog(int fd)
+{
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+        info.tcpi_state != TCP_LISTEN) {
+        return std::nullopt;
+    }
+    return static_cast<int>(info.tcpi_sacked);
 }
 
 void set_urgent_inline(int fd, const std::string& where)

@@ -6,6 +6,7 @@
 #include "os/unique_fd.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,13 @@ void stop_listening(std::vector<Listener>& listeners);
 
 // "127.0.0.1:7,[::1]:7"
 std::string format_listeners(const std::vector<Listener>& listeners);
+
+// The backlog the kernel applied to a listening socket: the one asked for, capped at
+// net.core.somaxconn of the socket's network namespace. A listener's TCP_INFO reports it in
+// tcpi_sacked (Linux tcp_get_info: sk_max_ack_backlog; the queue itself is in
+// tcpi_unacked), which needs no /proc/sys: the unit's ProcSubset=pid hides that. None if
+// `fd` is not a listening TCP socket.
+std::optional<int> applied_backlog(int fd);
 
 // SO_OOBINLINE on a listening socket: TCP urgent data (MSG_OOB) then arrives in the stream
 // like any other byte, so it is echoed and counted; without it the byte is taken out of the
