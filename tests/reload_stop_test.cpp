@@ -185,6 +185,23 @@ BOOST_AUTO_TEST_CASE(a_reload_that_repeats_an_address_keeps_its_listener)
     expect_echo(fd.get(), "listener kept");
 }
 
+BOOST_AUTO_TEST_CASE(a_reload_from_port_0_to_the_port_it_bound_keeps_the_listener)
+{
+    // Regression: the kept listener was matched on the configured port (0), so echod tried
+    // to bind the port it already held: "reload failed: bind 127.0.0.1:P: Address already
+    // in use".
+    Echod echod("backlog = 16\n");
+    UniqueFd before = connect_tcp("127.0.0.1", echod.port);
+    expect_echo(before.get(), "opened before the reload");
+    echod.reload("address = 127.0.0.1\nport = " + std::to_string(echod.port) + "\nbacklog = 24\n");
+    echod.daemon.wait_for(ready_pattern(echod.port, 24));
+    BOOST_TEST(echod.daemon.count("reload failed") == 0u, echod.daemon.log());
+    BOOST_TEST(ss_backlog(echod.port) == 24);  // the same socket, with the new backlog
+    expect_echo(before.get(), "still echoing after the reload");
+    UniqueFd after = connect_tcp("127.0.0.1", echod.port);
+    expect_echo(after.get(), "a new connection");
+}
+
 BOOST_AUTO_TEST_CASE(a_respelled_address_is_the_same_listener)
 {
     Echod echod("address = ::1\nport = 0\n");

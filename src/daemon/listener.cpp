@@ -86,7 +86,10 @@ void log_if_clamped(int backlog, const std::vector<Listener>& listeners)
 
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current)
 {
-    // Which current listener (if any) each configured address takes over, one for one.
+    // Which current listener (if any) each configured address takes over, one for one. The
+    // port matches if it is the one configured before, or the one bound: a reload from
+    // `port = 0` to the port the kernel picked keeps the socket (binding it again would
+    // fail with EADDRINUSE, against ourselves).
     std::vector<std::optional<std::size_t>> kept(config.addresses.size());
     std::vector<bool> taken(current.size(), false);
     std::vector<std::string> fresh;
@@ -94,7 +97,8 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     for (std::size_t i = 0; i < config.addresses.size(); ++i) {
         for (std::size_t j = 0; j < current.size() && !kept[i]; ++j) {
             if (!taken[j] && current[j].address == config.addresses[i] &&
-                current[j].configured_port == config.port) {
+                (current[j].configured_port == config.port ||
+                 current[j].bound.port() == config.port)) {
                 kept[i] = j;
                 taken[j] = true;
                 port = current[j].bound.port();
@@ -129,6 +133,7 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     for (std::size_t i = 0; i < config.addresses.size(); ++i) {
         if (kept[i]) {
             result.push_back(std::move(current[*kept[i]]));
+            result.back().configured_port = config.port;
         } else if (next_opened != opened.end() && next_opened->address == config.addresses[i]) {
             result.push_back(std::move(*next_opened++));
         }

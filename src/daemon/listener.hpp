@@ -20,8 +20,8 @@ struct Listener {
     bool adopted = false;         // passed in by systemd, which keeps listening on it
 };
 
-// Opens the listeners `config` asks for. Listeners in `current` whose address and
-// configured port stay the same are taken over (a changed backlog is applied with listen()),
+// Opens the listeners `config` asks for. Listeners in `current` whose address stays the
+// same, and whose configured or bound port is the one configured now, are taken over (a changed backlog is applied with listen()),
 // so a reload never closes a socket it keeps. If anything fails, `current` is left intact and
 // std::system_error names the call and the address.
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
