@@ -21,9 +21,10 @@ struct Listener {
 };
 
 // Opens the listeners `config` asks for. Listeners in `current` whose address stays the
-// same, and whose configured or bound port is the one configured now, are taken over (a changed backlog is applied with listen()),
-// so a reload never closes a socket it keeps. If anything fails, `current` is left intact and
-// std::system_error names the call and the address.
+// same, and whose configured or bound port is the one configured now, are taken over (a
+// changed backlog is applied with listen()), so a reload never closes a socket it keeps. If
+// anything fails, `current` is left intact and std::system_error names the call and the
+// address.
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
 
 // Stops `listeners` listening in every process that holds them (prefork children do), so
