@@ -97,6 +97,14 @@ BOOST_AUTO_TEST_CASE(two_hundred_concurrent_clients_are_all_echoed)
     echod.daemon.wait_count("connection closed .* reason=eof$", 200);
 }
 
+BOOST_AUTO_TEST_CASE(urgent_data_is_echoed_inline_and_counted)
+{
+    // Regression: MSG_OOB "X" between "abc" and "def" came back "abcdef", bytes_in=6.
+    Echod echod("");
+    BOOST_TEST(echo_with_urgent_byte("127.0.0.1", echod.port) == "abcXdef");
+    echod.daemon.wait_for(R"(connection closed peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=7 bytes_out=7 duration_ms=\d+ reason=eof$)");
+}
+
 BOOST_AUTO_TEST_CASE(idle_timeout_closes_and_logs_reason_idle)
 {
     Echod echod("idle_timeout = 1s\n");
@@ -290,6 +298,22 @@ BOOST_AUTO_TEST_CASE(a_backlog_above_somaxconn_is_logged_as_clamped)
                           " exceeds net.core.somaxconn; the kernel clamps it to " +
                           std::to_string(somaxconn) + "$");
     BOOST_TEST(ss_backlog(echod.port) == somaxconn);
+}
+
+BOOST_AUTO_TEST_CASE(the_clamped_backlog_is_found_without_proc_sys,
+                     *boost::unit_test::precondition(RunningAsRoot()))
+{
+    // Regression: the unit's ProcSubset=pid hides /proc/sys, so somaxconn read as 0 and the
+    // warning could never fire. Here as there: a network namespace of its own with
+    // somaxconn = 64 (the host's is untouched), and /proc mounted with subset=pid.
+    const std::vector<std::string> private_net_and_proc{
+        "unshare", "--net", "--mount", "sh", "-c",
+        "ip link set lo up && sysctl -qw net.core.somaxconn=64 && "
+        "mount -t proc -o subset=pid proc /proc && ! test -e /proc/sys/net && exec \"$@\"",
+        "sh"};
+    Echod echod("backlog = 100\n", {}, private_net_and_proc);
+    echod.daemon.wait_for("warning: backlog=100 exceeds net.core.somaxconn; the kernel clamps it "
+                          "to 64$");
 }
 
 BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)

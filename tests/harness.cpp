@@ -455,6 +455,31 @@ void expect_echo(int fd, const std::string& message, std::chrono::milliseconds t
     BOOST_TEST(recv_exact(fd, message.size(), timeout) == message);
 }
 
+std::string echo_with_urgent_byte(const std::string& address, std::uint16_t port,
+                                  std::chrono::milliseconds timeout)
+{
+    UniqueFd fd = connect_tcp(address, port);
+    send_all(fd.get(), "abc");
+    BOOST_TEST_REQUIRE(::send(fd.get(), "X", 1, MSG_OOB | MSG_NOSIGNAL) == 1,
+                       "send MSG_OOB: " << std::strerror(errno));
+    send_all(fd.get(), "def");
+    ::shutdown(fd.get(), SHUT_WR);
+    const Clock::time_point deadline = Clock::now() + timeout;
+    std::string received;
+    char buffer[256];
+    for (;;) {
+        pollfd pfd{fd.get(), POLLIN, 0};
+        if (::poll(&pfd, 1, ms_left(deadline)) != 1) {
+            return received;
+        }
+        const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            return received;
+        }
+        received.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
 bool wait_closed(int fd, std::chrono::milliseconds timeout)
 {
     pollfd pfd{fd, POLLIN, 0};

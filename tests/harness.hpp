@@ -117,6 +117,11 @@ std::string recv_exact(int fd, std::size_t n, std::chrono::milliseconds timeout 
 void echo_once(std::uint16_t port, const std::string& message);
 // Sends `message` and checks that exactly it comes back.
 void expect_echo(int fd, const std::string& message, std::chrono::milliseconds timeout = 10s);
+// Sends "abc", then "X" as TCP urgent data (MSG_OOB), then "def", shuts down its sending side
+// and returns all that came back before the close (or the deadline). An echo server returns
+// "abcXdef"; one that lets the kernel take the urgent byte out of the stream, "abcdef".
+std::string echo_with_urgent_byte(const std::string& address, std::uint16_t port,
+                                  std::chrono::milliseconds timeout = 10s);
 // Waits until the peer closes: true on EOF (or reset), false if data or the deadline came first.
 bool wait_closed(int fd, std::chrono::milliseconds timeout = 10s);
 // True if nothing arrives within `quiet` (used only to show that a client is waiting).

@@ -40,6 +40,27 @@ BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_and_are_served_
     BOOST_TEST(echod.daemon.count("limit reached: max_children") == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_backlog_below_max_children_is_noted_at_start_and_at_reload)
+{
+    // The kernel queues backlog + 1 clients; beyond that it drops or resets them, and echod
+    // never sees them. So it says so once, where an operator looks: at start and at reload.
+    const std::string note = "notice: backlog=4 is below max_children=8; a burst of more than 5 "
+                             "clients beyond max_children may be refused by the kernel$";
+    Echod echod("backlog = 4\nmax_children = 8\n");
+    echod.daemon.wait_for(note);
+    BOOST_TEST(echod.daemon.count(note) == 1u);
+
+    echod.reload("address = 127.0.0.1\nport = 0\nbacklog = 8\nmax_children = 8\n");
+    echod.daemon.wait_for("notice: reloaded .* backlog=8 max_children=8 ");
+    BOOST_TEST(echod.daemon.count("is below max_children") == 1u);  // not below: nothing said
+
+    echod.reload("address = 127.0.0.1\nport = 0\nbacklog = 8\nmax_children = 20\n");
+    echod.daemon.wait_for("notice: reloaded .* backlog=8 max_children=20 ");
+    BOOST_TEST(echod.daemon.count("notice: backlog=8 is below max_children=20; a burst of more "
+                                  "than 9 clients beyond max_children may be refused by the "
+                                  "kernel$") == 1u, echod.daemon.log());
+}
+
 BOOST_AUTO_TEST_CASE(max_per_source_refuses_the_extra_one_and_serves_other_sources)
 {
     Echod echod("max_per_source = 2\n");

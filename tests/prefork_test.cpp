@@ -181,6 +181,16 @@ BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_not_refused)
     echod.daemon.wait_for("status active=0 served=4 refused=0 ");
 }
 
+BOOST_AUTO_TEST_CASE(urgent_data_is_echoed_inline_and_counted_in_prefork_mode)
+{
+    // Regression: MSG_OOB "X" between "abc" and "def" came back "abcdef", bytes_in=6.
+    Echod echod("mode = prefork\nmin_spare_children = 1\nmax_connections_per_child = 2\n");
+    for (int i = 0; i < 2; ++i) {  // a fresh child, then one that served before
+        BOOST_TEST(echo_with_urgent_byte("127.0.0.1", echod.port) == "abcXdef");
+    }
+    echod.daemon.wait_count(R"(connection closed peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=7 bytes_out=7 duration_ms=\d+ reason=eof$)", 2);
+}
+
 BOOST_AUTO_TEST_CASE(idle_and_stall_timeouts_hold_in_prefork_mode)
 {
     Echod echod("mode = prefork\nidle_timeout = 500ms\n");

@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 using namespace echod;
@@ -24,6 +26,19 @@ std::string ready_pattern(std::uint16_t port, int backlog)
     const std::string p = std::to_string(port);
     return "notice: reloaded listening=127.0.0.1:" + p + " port=" + p +
            " backlog=" + std::to_string(backlog) + " ";
+}
+
+// The pid a pid file holds, or 0 (missing, empty).
+pid_t pid_in_file(const std::string& path)
+{
+    pid_t pid = 0;
+    std::ifstream(path) >> pid;
+    return pid;
+}
+
+bool contains(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
 }
 
 }  // namespace
@@ -170,6 +185,23 @@ BOOST_AUTO_TEST_CASE(a_reload_that_repeats_an_address_keeps_its_listener)
     expect_echo(fd.get(), "listener kept");
 }
 
+BOOST_AUTO_TEST_CASE(a_reload_from_port_0_to_the_port_it_bound_keeps_the_listener)
+{
+    // Regression: the kept listener was matched on the configured port (0), so echod tried
+    // to bind the port it already held: "reload failed: bind 127.0.0.1:P: Address already
+    // in use".
+    Echod echod("backlog = 16\n");
+    UniqueFd before = connect_tcp("127.0.0.1", echod.port);
+    expect_echo(before.get(), "opened before the reload");
+    echod.reload("address = 127.0.0.1\nport = " + std::to_string(echod.port) + "\nbacklog = 24\n");
+    echod.daemon.wait_for(ready_pattern(echod.port, 24));
+    BOOST_TEST(echod.daemon.count("reload failed") == 0u, echod.daemon.log());
+    BOOST_TEST(ss_backlog(echod.port) == 24);  // the same socket, with the new backlog
+    expect_echo(before.get(), "still echoing after the reload");
+    UniqueFd after = connect_tcp("127.0.0.1", echod.port);
+    expect_echo(after.get(), "a new connection");
+}
+
 BOOST_AUTO_TEST_CASE(a_respelled_address_is_the_same_listener)
 {
     Echod echod("address = ::1\nport = 0\n");
@@ -236,4 +268,115 @@ BOOST_AUTO_TEST_CASE(prefork_each_connection_drains_for_the_shutdown_timeout_it_
 {
     each_connection_drains_for_the_shutdown_timeout_it_started_with(
         "mode = prefork\nmin_spare_children = 2\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_second_echod_with_the_same_pid_file_exits_71_and_leaves_the_first_ones_file)
+{
+    // Regression: the second overwrote the file, and its exit then deleted the file of the
+    // echod still running.
+    TempDir dir;
+    const std::string pid_file = dir.path() + "/echod.pid";
+    Echod first("pid_file = " + pid_file + "\n");
+    BOOST_TEST_REQUIRE(pid_in_file(pid_file) == first.daemon.pid());
+    const std::string refused = "error: cannot start: another echod is running with pid_file " +
+                                pid_file + " (pid " + std::to_string(first.daemon.pid()) + ")";
+
+    // On a port of its own it could bind; it must not run all the same.
+    const std::string own_port = dir.write("own-port.conf", "address = 127.0.0.1\nport = 0\n"
+                                                            "pid_file = " + pid_file + "\n");
+    Daemon second({"--config", own_port});
+    BOOST_TEST(second.wait_exit(10s) == 71);
+    BOOST_TEST(contains(second.log(), refused), second.log());
+    BOOST_TEST(second.count("ready ") == 0u);
+    BOOST_TEST(pid_in_file(pid_file) == first.daemon.pid());
+
+    // The same file and port as the first: the pid file is checked before binding, so the
+    // message says what is wrong, not "Address already in use".
+    const std::string same_port = dir.write(
+        "same-port.conf", "address = 127.0.0.1\nport = " + std::to_string(first.port) +
+                              "\npid_file = " + pid_file + "\n");
+    const CommandResult same = run_command({echod_path(), "--config", same_port}, "", 10s);
+    BOOST_TEST(same.status == 71);
+    BOOST_TEST(contains(same.err, refused), same.err);
+    BOOST_TEST(pid_in_file(pid_file) == first.daemon.pid());
+
+    UniqueFd fd = connect_tcp("127.0.0.1", first.port);
+    expect_echo(fd.get(), "the first echod is untouched");
+    fd.reset();
+    first.daemon.signal(SIGTERM);
+    BOOST_TEST(first.daemon.wait_exit(5s) == 0);
+    BOOST_TEST(!std::ifstream(pid_file).good());  // its own file, removed by its own exit
+}
+
+BOOST_AUTO_TEST_CASE(a_fifo_at_the_pid_file_path_fails_the_start_at_once)
+{
+    // Regression: opening it for writing waited for a reader, for ever, with the port bound
+    // and SIGTERM blocked.
+    TempDir dir;
+    const std::string pid_file = dir.path() + "/echod.pid";
+    BOOST_TEST_REQUIRE(::mkfifo(pid_file.c_str(), 0644) == 0);
+    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = 0\n"
+                                                       "pid_file = " + pid_file + "\n");
+    const auto start = Clock::now();
+    const CommandResult result = run_command({echod_path(), "--config", config}, "", 5s);
+    BOOST_TEST(result.status == 71, "status " << result.status << "; " << result.err);
+    BOOST_TEST((Clock::now() - start < 3s));
+    BOOST_TEST(contains(result.err, "error: cannot start: pid_file " + pid_file +
+                                        " is a FIFO, not a regular file"), result.err);
+    struct stat after {};
+    BOOST_TEST((::lstat(pid_file.c_str(), &after) == 0 && S_ISFIFO(after.st_mode)));  // left alone
+}
+
+BOOST_AUTO_TEST_CASE(a_symlink_at_the_pid_file_path_is_refused_and_its_target_untouched)
+{
+    TempDir dir;
+    const std::string target = dir.write("target", "precious\n");
+    const std::string pid_file = dir.path() + "/echod.pid";
+    BOOST_TEST_REQUIRE(::symlink(target.c_str(), pid_file.c_str()) == 0);
+    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = 0\n"
+                                                       "pid_file = " + pid_file + "\n");
+    const CommandResult result = run_command({echod_path(), "--config", config}, "", 5s);
+    BOOST_TEST(result.status == 71);
+    BOOST_TEST(contains(result.err, "error: cannot start: pid_file " + pid_file +
+                                        " is a symbolic link; echod does not follow one"),
+               result.err);
+    std::ifstream in(target);
+    const std::string content((std::istreambuf_iterator<char>(in)), {});
+    BOOST_TEST(content == "precious\n");
+    struct stat after {};
+    BOOST_TEST((::lstat(pid_file.c_str(), &after) == 0 && S_ISLNK(after.st_mode)));
+}
+
+BOOST_AUTO_TEST_CASE(children_do_not_hold_the_pid_file_lock_after_their_master_dies)
+{
+    // A master killed with SIGKILL leaves its file behind, and busy children that drain for
+    // shutdown_timeout. They must not keep the lock (the descriptor is close-on-exec, and
+    // every child closes what it inherited), or the next echod could not start.
+    for (const std::string mode : {"fork", "prefork"}) {
+        BOOST_TEST_CONTEXT("mode = " << mode)
+        {
+            TempDir dir;
+            const std::string pid_file = dir.path() + "/echod.pid";
+            const std::string settings = "mode = " + mode + "\nmin_spare_children = 1\n"
+                                         "shutdown_timeout = 3s\npid_file = " + pid_file + "\n";
+            auto first = std::make_unique<Echod>(settings);
+            UniqueFd live = connect_tcp("127.0.0.1", first->port);
+            expect_echo(live.get(), "busy child");
+            for (pid_t child : child_pids(first->daemon.pid())) {
+                const std::string fds = "/proc/" + std::to_string(child) + "/fd";
+                for (const auto& entry : std::filesystem::directory_iterator(fds)) {
+                    std::error_code ignored;
+                    BOOST_TEST(std::filesystem::read_symlink(entry.path(), ignored) != pid_file,
+                               "child " << child << " holds the pid file");
+                }
+            }
+            first->daemon.signal(SIGKILL);
+            // Its log stays open while the orphan drains: wait for the exit, not for that.
+            BOOST_TEST_REQUIRE(first->daemon.wait_exit(1s) == 128 + SIGKILL);
+            BOOST_TEST(pid_in_file(pid_file) == first->daemon.pid());  // stale, unlocked
+            Echod second(settings);
+            BOOST_TEST(pid_in_file(pid_file) == second.daemon.pid());
+            expect_echo(live.get(), "the orphan still drains");
+        }
+    }
 }

@@ -338,6 +338,9 @@ BOOST_AUTO_TEST_CASE(socket_activation_adopts_the_passed_listener_and_ignores_th
                             " port=" + std::to_string(port) + " backlog=socket-unit ") == 1u);
     expect_echo(first.get(), "the first client, queued before echod started");
     BOOST_TEST(connection_refused("127.0.0.1", config_port));
+    // Urgent data arrives inline on the adopted socket too (SO_OOBINLINE set at adoption).
+    BOOST_TEST(echo_with_urgent_byte("127.0.0.1", port) == "abcXdef");
+    daemon.wait_for("bytes_in=7 bytes_out=7 .*reason=eof$");
     BOOST_TEST(maps_library(daemon.pid(), "/libsystemd.so.0"));  // loaded for the sockets
 
     // A reload applies the other keys and keeps the adopted socket.
@@ -356,6 +359,26 @@ BOOST_AUTO_TEST_CASE(socket_activation_adopts_the_passed_listener_and_ignores_th
     first.reset();
     daemon.signal(SIGTERM);
     BOOST_TEST(daemon.wait_exit() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(socket_activation_notes_a_unit_backlog_below_max_children)
+{
+    // The backlog is the socket unit's: echod reads what the kernel applied to the socket.
+    TempDir dir;
+    const std::uint16_t port = free_port();
+    const std::string config = dir.write("echod.conf", "max_children = 100000\n");
+    Daemon daemon({"--config", config},
+                  socket_activate({"--listen=127.0.0.1:" + std::to_string(port)}));
+    daemon.wait_for("Listening on 127.0.0.1:" + std::to_string(port));
+    UniqueFd first = connect_tcp("127.0.0.1", port);
+    BOOST_TEST(daemon.wait_ready() == port);
+    const int backlog = ss_backlog(port);
+    BOOST_TEST_REQUIRE(backlog > 0);
+    BOOST_TEST(daemon.count("notice: backlog=" + std::to_string(backlog) +
+                            " is below max_children=100000; a burst of more than " +
+                            std::to_string(backlog + 1) + " clients beyond max_children") == 1u,
+               daemon.log());
+    expect_echo(first.get(), "served");
 }
 
 BOOST_AUTO_TEST_CASE(socket_activation_refuses_a_socket_that_is_not_a_tcp_listener)

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <fstream>
 #include <optional>
 
 namespace echod {
@@ -35,6 +34,7 @@ Listener open_one(const std::string& address, std::uint16_t port, const Config& 
     }
     // Accepted sockets inherit this: echoes go out at once, at no per-connection cost.
     set_option(fd.get(), IPPROTO_TCP, TCP_NODELAY, "setsockopt TCP_NODELAY " + where);
+    set_urgent_inline(fd.get(), where);
     check_sys(::bind(fd.get(), endpoint->addr(), endpoint->length), "bind " + where);
     check_sys(::listen(fd.get(), config.backlog), "listen " + where);
     Listener listener{std::move(fd), address, config.port, {}};
@@ -69,19 +69,27 @@ std::vector<Listener> open_new(const Config& config, const std::vector<std::stri
     return opened;
 }
 
-// The backlog the kernel really uses (net.core.somaxconn caps it).
-int effective_backlog(int backlog)
+// Warns once if the kernel lowered `backlog` on any of `listeners` (to net.core.somaxconn
+// of the network namespace they were opened in).
+void log_if_clamped(int backlog, const std::vector<Listener>& listeners)
 {
-    int somaxconn = 0;
-    std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
-    return somaxconn > 0 && backlog > somaxconn ? somaxconn : backlog;
+    for (const Listener& listener : listeners) {
+        if (const std::optional<int> applied = applied_backlog(listener.fd.get());
+            applied && *applied < backlog) {
+            log_backlog_clamped(backlog, *applied);
+            return;
+        }
+    }
 }
 
 }  // namespace
 
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current)
 {
-    // Which current listener (if any) each configured address takes over, one for one.
+    // Which current listener (if any) each configured address takes over, one for one. The
+    // port matches if it is the one configured before, or the one bound: a reload from
+    // `port = 0` to the port the kernel picked keeps the socket (binding it again would
+    // fail with EADDRINUSE, against ourselves).
     std::vector<std::optional<std::size_t>> kept(config.addresses.size());
     std::vector<bool> taken(current.size(), false);
     std::vector<std::string> fresh;
@@ -89,7 +97,8 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     for (std::size_t i = 0; i < config.addresses.size(); ++i) {
         for (std::size_t j = 0; j < current.size() && !kept[i]; ++j) {
             if (!taken[j] && current[j].address == config.addresses[i] &&
-                current[j].configured_port == config.port) {
+                (current[j].configured_port == config.port ||
+                 current[j].bound.port() == config.port)) {
                 kept[i] = j;
                 taken[j] = true;
                 port = current[j].bound.port();
@@ -124,14 +133,29 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     for (std::size_t i = 0; i < config.addresses.size(); ++i) {
         if (kept[i]) {
             result.push_back(std::move(current[*kept[i]]));
+            result.back().configured_port = config.port;
         } else if (next_opened != opened.end() && next_opened->address == config.addresses[i]) {
             result.push_back(std::move(*next_opened++));
         }
     }
-    if (const int effective = effective_backlog(config.backlog); effective != config.backlog) {
-        log_backlog_clamped(config.backlog, effective);
-    }
+    log_if_clamped(config.backlog, result);
     return result;
+}
+
+std::optional<int> applied_backlog(int fd)
+{
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+        info.tcpi_state != TCP_LISTEN) {
+        return std::nullopt;
+    }
+    return static_cast<int>(info.tcpi_sacked);
+}
+
+void set_urgent_inline(int fd, const std::string& where)
+{
+    set_option(fd, SOL_SOCKET, SO_OOBINLINE, "setsockopt SO_OOBINLINE " + where);
 }
 
 std::string format_listeners(const std::vector<Listener>& listeners)

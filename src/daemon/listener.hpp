@@ -6,6 +6,7 @@
 #include "os/unique_fd.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,10 +20,11 @@ struct Listener {
     bool adopted = false;         // passed in by systemd, which keeps listening on it
 };
 
-// Opens the listeners `config` asks for. Listeners in `current` whose address and
-// configured port stay the same are taken over (a changed backlog is applied with listen()),
-// so a reload never closes a socket it keeps. If anything fails, `current` is left intact and
-// std::system_error names the call and the address.
+// Opens the listeners `config` asks for. Listeners in `current` whose address stays the
+// same, and whose configured or bound port is the one configured now, are taken over (a
+// changed backlog is applied with listen()), so a reload never closes a socket it keeps. If
+// anything fails, `current` is left intact and std::system_error names the call and the
+// address.
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
 
 // Stops `listeners` listening in every process that holds them (prefork children do), so
@@ -33,6 +35,19 @@ void stop_listening(std::vector<Listener>& listeners);
 
 // "127.0.0.1:7,[::1]:7"
 std::string format_listeners(const std::vector<Listener>& listeners);
+
+// The backlog the kernel applied to a listening socket: the one asked for, capped at
+// net.core.somaxconn of the socket's network namespace. A listener's TCP_INFO reports it in
+// tcpi_sacked (Linux tcp_get_info: sk_max_ack_backlog; the queue itself is in
+// tcpi_unacked), which needs no /proc/sys: the unit's ProcSubset=pid hides that. None if
+// `fd` is not a listening TCP socket.
+std::optional<int> applied_backlog(int fd);
+
+// SO_OOBINLINE on a listening socket: TCP urgent data (MSG_OOB) then arrives in the stream
+// like any other byte, so it is echoed and counted; without it the byte is taken out of the
+// stream and lost. Accepted sockets inherit it (checked on Linux 6.18 by daemon_test and
+// prefork_test), so no connection pays a call for it.
+void set_urgent_inline(int fd, const std::string& where);
 
 // accept4 passes on network errors of the new connection: that client is gone, go on.
 bool accept_error_is_client_gone(int error);

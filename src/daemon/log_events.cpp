@@ -116,6 +116,13 @@ void log_backlog_clamped(int backlog, int effective)
                 " exceeds net.core.somaxconn; the kernel clamps it to " + to_string(effective));
 }
 
+void log_backlog_below_max_children(int backlog, unsigned max_children)
+{
+    log_notice("backlog=" + to_string(backlog) + " is below max_children=" +
+               to_string(max_children) + "; a burst of more than " + to_string(backlog + 1) +
+               " clients beyond max_children may be refused by the kernel");
+}
+
 void log_user_ignored_not_root(const std::string& user)
 {
     log_warning("user=" + user + " ignored: echod was not started as root");

@@ -44,6 +44,7 @@ void log_status(const std::string& counters, const std::string& listening);
 // --- start-up steps ------------------------------------------------------------------
 void log_ipv6_missing(const std::string& why);
 void log_backlog_clamped(int backlog, int effective);
+void log_backlog_below_max_children(int backlog, unsigned max_children);
 void log_user_ignored_not_root(const std::string& user);
 void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid);
 void log_config_error(const std::string& why);

@@ -100,6 +100,9 @@ int run(const echod::CommandLine& command_line)
         return exit_ok;
     }
     echod::log_set_level(config.log_level);
+    // Before binding: a second echod started with the same pid_file says so, instead of
+    // failing on the port (or, on another port, running beside the first).
+    echod::PidFile pid_file(config.pid_file);
     // Sockets passed by systemd replace address, port and backlog from the config.
     std::vector<echod::Listener> listeners = echod::adopt_listeners();
     const bool socket_activated = !listeners.empty();
@@ -108,7 +111,6 @@ int run(const echod::CommandLine& command_line)
     } else {
         listeners = echod::open_listeners(config, listeners);
     }
-    echod::PidFile pid_file(config.pid_file);
     echod::drop_privileges(config);
     echod::Master master(command_line, std::move(config), std::move(listeners),
                          socket_activated);
@@ -134,6 +136,9 @@ int main(int argc, char* argv[])
         echod::log_config_error(e.what());
         return exit_config;
     } catch (const std::system_error& e) {
+        echod::log_cannot_start(e.what());
+        return exit_oserr;
+    } catch (const echod::PidFileRefused& e) {
         echod::log_cannot_start(e.what());
         return exit_oserr;
     } catch (const std::exception& e) {

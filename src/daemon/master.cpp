@@ -39,6 +39,7 @@ int Master::run()
 {
     spawn_rate_ = config_.min_spare_children;  // every spare before the ready line
     maintain_spares(Clock::now());
+    note_short_backlog();
     log_ready(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());
     while (phase_ == Phase::running || !children_.empty()) {
@@ -226,6 +227,7 @@ bool Master::reload()
         return false;
     }
     log_set_level(config_.log_level);
+    note_short_backlog();
     log_reloaded(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());
     return true;
@@ -256,6 +258,21 @@ void Master::begin_stop(bool graceful)
     signal_children(SIGINT);
     phase_ = Phase::terminating;
     deadline_ = now + kill_grace;
+}
+
+// At max_children new clients wait in the backlog, and the kernel queues backlog + 1 of them
+// at most: a longer burst is dropped or answered with SYN cookies, and echod never sees
+// those clients. Said once at start and at each reload, not per client (it cannot see them).
+// Socket activation: the socket unit's backlog, as the kernel applied it.
+void Master::note_short_backlog() const
+{
+    std::optional<int> backlog = config_.backlog;
+    if (socket_activated_) {
+        backlog = listeners_.empty() ? std::nullopt : applied_backlog(listeners_.front().fd.get());
+    }
+    if (backlog && *backlog >= 0 && static_cast<unsigned>(*backlog) < config_.max_children) {
+        log_backlog_below_max_children(*backlog, config_.max_children);
+    }
 }
 
 SessionLimits Master::session_limits() const

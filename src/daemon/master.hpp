@@ -58,6 +58,7 @@ private:
     bool reload();  // true if the new settings are live
     void begin_stop(bool graceful);
     void signal_children(int signal);
+    void note_short_backlog() const;
     SessionLimits session_limits() const;  // what a child gets from config_
     ClientCounts::Limits client_limits() const;
     ListeningState listening_state(const std::string& listening) const;

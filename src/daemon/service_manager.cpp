@@ -133,6 +133,9 @@ Listener adopt(const Libsystemd& systemd, int fd)
     check_sys(::fcntl(fd, F_SETFL, flags | O_NONBLOCK), "fcntl O_NONBLOCK");
     listener.address = format_host(listener.bound);
     listener.configured_port = listener.bound.port();
+    // Urgent bytes inline, as on our own listeners. systemd shares the socket but never
+    // reads a connection from it, so the option changes nothing for it.
+    set_urgent_inline(fd, format_endpoint(listener.bound));
     return listener;
 }
 

@@ -151,6 +151,11 @@ step "systemctl enable --now echod"
 cexec mkdir -p /etc/systemd/system/echod.service.d
 printf '[Service]\nWatchdogSec=1s\n' | cexec tee /etc/systemd/system/echod.service.d/watchdog.conf >/dev/null
 cexec systemctl daemon-reload
+# net.core.somaxconn belongs to the container's own network namespace (--private-network).
+# Lowered below the shipped backlog (128) for this start, it makes the kernel clamp the
+# backlog, which echod must report although ProcSubset=pid hides /proc/sys from it.
+somaxconn=$(cexec sysctl -n net.core.somaxconn)
+cexec sysctl -qw net.core.somaxconn=64
 cexec systemctl enable --now echod
 check "echod is active once start returns (Type=notify: READY=1 came)" is_active echod.service
 check "the watchdog is armed at 1 s" test "$(unit_property echod WatchdogUSec)" = 1s
@@ -167,6 +172,12 @@ check "still active, same MainPID $main_pid, NRestarts=0" \
     test "$(unit_property echod MainPID) $(unit_property echod NRestarts)" = "$main_pid 0"
 check "runs as a dynamic unprivileged user" test "$(cexec ps -o user= -p "$main_pid")" != root
 check "the ready line names port 7 and backlog 128" journal_has '^ready listening=0\.0\.0\.0:7,\[::\]:7 port=7 backlog=128 '
+check "under ProcSubset=pid, a warning says the kernel clamps backlog 128 to somaxconn 64" \
+    journal_has '^backlog=128 exceeds net\.core\.somaxconn; the kernel clamps it to 64$' -p warning..warning
+check "ss -ltn shows backlog 64 on port 7" test "$(backlog_of 7)" = 64
+check "the shipped backlog (128) below max_children (256) is noted, at priority notice" \
+    journal_has '^backlog=128 is below max_children=256; a burst of more than 129 clients beyond max_children may be refused by the kernel$' -p notice..notice
+cexec sysctl -qw net.core.somaxconn="$somaxconn"
 
 step "clients: nc and echod-client on port 7"
 check "nc over IPv4 gets its bytes back" echoes 127.0.0.1 7 "Hello world!"
