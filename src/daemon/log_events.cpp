@@ -30,6 +30,12 @@ void log_listening(const char* what, const ListeningState& state)
                " mode=" + mode_name(config.mode) + " pid=" + to_string(::getpid()));
 }
 
+// "limit cleared: WHAT duration_ms=N": the end of a limit episode.
+void log_limit_cleared(const std::string& what, long long duration_ms)
+{
+    log_notice("limit cleared: " + what + " duration_ms=" + to_string(duration_ms));
+}
+
 // " reason=killed signal=N" or " reason=failed exit=N": a child that ended without its
 // report.
 std::string unreported_end(int wait_status)
@@ -194,8 +200,7 @@ void log_spare_exited(pid_t pid, int wait_status)
 
 void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms)
 {
-    log_notice("limit cleared: spare child exited=" + to_string(deaths) +
-               " duration_ms=" + to_string(duration_ms));
+    log_limit_cleared("spare child exited=" + to_string(deaths), duration_ms);
 }
 
 void log_children_limit_reached(unsigned max_children)
@@ -206,8 +211,7 @@ void log_children_limit_reached(unsigned max_children)
 
 void log_children_limit_cleared(unsigned max_children, long long duration_ms)
 {
-    log_notice("limit cleared: max_children=" + to_string(max_children) +
-               " duration_ms=" + to_string(duration_ms));
+    log_limit_cleared("max_children=" + to_string(max_children), duration_ms);
 }
 
 void log_source_limit_reached(unsigned max_per_source, const std::string& source)
@@ -219,9 +223,9 @@ void log_source_limit_reached(unsigned max_per_source, const std::string& source
 void log_source_limit_cleared(unsigned max_per_source, const std::string& source,
                               std::uint64_t refused, long long duration_ms)
 {
-    log_notice("limit cleared: max_per_source=" + to_string(max_per_source) + " source=" +
-               source + " refused=" + to_string(refused) + " duration_ms=" +
-               to_string(duration_ms));
+    log_limit_cleared("max_per_source=" + to_string(max_per_source) + " source=" + source +
+                          " refused=" + to_string(refused),
+                      duration_ms);
 }
 
 void log_network_limit_reached(unsigned max_per_network, const std::string& network)
@@ -233,9 +237,9 @@ void log_network_limit_reached(unsigned max_per_network, const std::string& netw
 void log_network_limit_cleared(unsigned max_per_network, const std::string& network,
                                std::uint64_t refused, long long duration_ms)
 {
-    log_notice("limit cleared: max_per_network=" + to_string(max_per_network) + " network=" +
-               network + " refused=" + to_string(refused) + " duration_ms=" +
-               to_string(duration_ms));
+    log_limit_cleared("max_per_network=" + to_string(max_per_network) + " network=" +
+                          network + " refused=" + to_string(refused),
+                      duration_ms);
 }
 
 void log_fork_limit_reached(int error, const char* consequence)
@@ -245,8 +249,7 @@ void log_fork_limit_reached(int error, const char* consequence)
 
 void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms)
 {
-    log_notice("limit cleared: fork failed=" + to_string(failures) +
-               " clients dropped duration_ms=" + to_string(duration_ms));
+    log_limit_cleared("fork failed=" + to_string(failures) + " clients dropped", duration_ms);
 }
 
 void log_accept_limit_reached(int error)
@@ -262,8 +265,7 @@ void log_child_accept_limit_reached(int error)
 
 void log_accept_limit_cleared(std::uint64_t failures, long long duration_ms)
 {
-    log_notice("limit cleared: accept4 failed=" + to_string(failures) +
-               " duration_ms=" + to_string(duration_ms));
+    log_limit_cleared("accept4 failed=" + to_string(failures), duration_ms);
 }
 
 void log_reload_request_rejected(pid_t pid)
