@@ -11,9 +11,8 @@
 #include "daemon/reload_request.hpp"
 #include "daemon/service_manager.hpp"
 
-#include <fcntl.h>
+#include "os/standard_descriptors.hpp"
 
-#include <cstdlib>
 #include <iostream>
 
 #ifndef ECHOD_VERSION
@@ -31,17 +30,6 @@ enum ExitCode : int {
     exit_oserr = 71,     // EX_OSERR: cannot start, e.g. bind failed
     exit_config = 78,    // EX_CONFIG
 };
-
-// A daemon started with 0, 1 or 2 closed would hand those numbers to sockets, and a stray
-// write to "stderr" would land in a client's stream. Keep them taken.
-void ensure_standard_descriptors()
-{
-    for (int fd = 0; fd <= 2; ++fd) {
-        if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd) {
-            std::_Exit(exit_oserr);
-        }
-    }
-}
 
 // `echod --reload PID` (the unit's ExecReload): 0 once the new settings are live.
 int reload(pid_t pid)
@@ -119,7 +107,9 @@ int run(const echod::CommandLine& command_line)
 
 int main(int argc, char* argv[])
 {
-    ensure_standard_descriptors();
+    if (!echod::ensure_standard_descriptors()) {
+        return exit_oserr;
+    }
     try {
         return run(echod::parse_command_line(argc, argv));
     } catch (const echod::UsageError& e) {
