@@ -139,7 +139,8 @@ std::vector<std::string> parse_addresses(const Source& source,
                                          const std::vector<std::string>& values)
 {
     std::vector<std::string> addresses;
-    for (const std::string& value : values) {
+    for (std::size_t v = 0; v < values.size(); ++v) {  // v: which value, so which line
+        const std::string& value = values[v];
         std::istringstream words(value);
         std::string word;
         std::size_t found = 0;
@@ -149,9 +150,10 @@ std::vector<std::string> parse_addresses(const Source& source,
             while (trimmed >> address) {
                 const auto endpoint = parse_endpoint(address, 0);
                 if (!endpoint) {
-                    source.fail("address", value,
+                    source.fail("address", address,
                                 "expected numeric IPv4 or IPv6 addresses (names are not looked "
-                                "up)");
+                                "up)",
+                                v);
                 }
                 address = format_host(*endpoint);  // one spelling: "[::1]" and "::1" match
                 if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
@@ -161,7 +163,7 @@ std::vector<std::string> parse_addresses(const Source& source,
             }
         }
         if (found == 0) {
-            source.fail("address", value, "expected a numeric IPv4 or IPv6 address");
+            source.fail("address", value, "expected a numeric IPv4 or IPv6 address", v);
         }
     }
     return addresses;

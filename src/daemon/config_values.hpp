@@ -4,6 +4,7 @@
 
 #include "daemon/config.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -16,14 +17,23 @@ namespace echod {
 // at most 100 bytes of it.
 std::string shown(const std::string& text);
 
-// Where a value came from, for error messages: the file, or the command line.
+// Where a key's values came from, for error messages: the file and the line of each value
+// ("/etc/echod/echod.conf:12"), or the command line.
 struct Source {
-    std::string name;
-    [[noreturn]] void fail(const std::string& key, const std::string& value,
-                           const std::string& expected) const
+    std::string name;            // the file's path, or "command line"
+    std::vector<unsigned> lines;  // in the file: the line of each value, in order
+
+    std::string where(std::size_t value = 0) const
     {
-        throw ConfigError(name + ": key '" + key + "' has value '" + shown(value) + "': " +
-                          expected);
+        return lines.empty() ? name
+                             : name + ":" + std::to_string(lines[std::min(value, lines.size() - 1)]);
+    }
+    // `value_index`: which of the key's values (its lines) is wrong.
+    [[noreturn]] void fail(const std::string& key, const std::string& value,
+                           const std::string& expected, std::size_t value_index = 0) const
+    {
+        throw ConfigError(where(value_index) + ": key '" + key + "' has value '" + shown(value) +
+                          "': " + expected);
     }
 };
 

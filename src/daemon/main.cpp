@@ -31,6 +31,19 @@ enum ExitCode : int {
     exit_config = 78,    // EX_CONFIG
 };
 
+// A config error at start is an operator's typo, caught before echod is a daemon: on a
+// terminal (or a pipe, a file) it reads as other Unix tools' do, "echod: FILE:LINE: ...".
+// Under systemd it stays a log line with its priority, so `journalctl -p err` finds it.
+void report_config_error(const std::string& why)
+{
+    if (echod::stderr_is_journal()) {
+        echod::log_init();
+        echod::log_config_error(why);
+    } else {
+        std::cerr << "echod: " << why << "\n";
+    }
+}
+
 // `echod --reload PID` (the unit's ExecReload): 0 once the new settings are live.
 int reload(pid_t pid)
 {
@@ -116,7 +129,7 @@ int main(int argc, char* argv[])
         std::cerr << "echod: " << e.what() << "\nTry 'echod --help'.\n";
         return exit_usage;
     } catch (const echod::ConfigError& e) {
-        echod::log_config_error(e.what());
+        report_config_error(e.what());
         return exit_config;
     } catch (const std::system_error& e) {
         echod::log_cannot_start(e.what());
