@@ -470,3 +470,66 @@ BOOST_AUTO_TEST_CASE(file_errors_name_their_line)
         }
     }
 }
+
+// IPv4 is a dotted quad: getaddrinfo also took inet_aton's legacy forms, so 127.0.0.010
+// listened on 127.0.0.8 (octal), 127.1 and 2130706433 on 127.0.0.1, 1 on 0.0.0.1.
+BOOST_AUTO_TEST_CASE(ipv4_addresses_are_dotted_quads)
+{
+    for (const char* legacy : {"127.0.0.010", "127.1", "2130706433", "1", "0x7f.0.0.1", "127.0.1",
+                               "0177.0.0.1", " 127.0.0.1x"}) {
+        BOOST_TEST_CONTEXT(legacy)
+        {
+            const std::string message = error_of("address = " + std::string(legacy) + "\n");
+            BOOST_TEST(message.find("expected numeric IPv4 or IPv6 addresses") != std::string::npos,
+                       message);
+            BOOST_TEST(message.find("dotted quad") != std::string::npos, message);
+        }
+    }
+    TempDir dir;
+    BOOST_TEST((load(dir.write("echod.conf", "address = 127.0.0.8, 0.0.0.1\n")).addresses ==
+                std::vector<std::string>{"127.0.0.8", "0.0.0.1"}));
+}
+
+// Each address that passed the check but could never bind gets its own message.
+BOOST_AUTO_TEST_CASE(addresses_that_could_never_bind_are_refused_each_with_its_reason)
+{
+    const std::pair<std::string, std::string> cases[] = {
+        {"address = ::ffff:127.0.0.1\n",
+         ":1: key 'address' has value '::ffff:127.0.0.1': an IPv4-mapped address cannot be "
+         "listened on (IPv6 listeners are IPv6-only); write 127.0.0.1"},
+        {"address = fe80::1\n",
+         ":1: key 'address' has value 'fe80::1': a link-local address needs a scope"},
+        {"address = ::1%lo\n", ":1: key 'address' has value '::1%lo': a scope (%lo) belongs only "
+                               "to a link-local address (fe80::/10); write ::1"},
+        {"address = fe80::1%no-such-if\n",
+         ":1: key 'address' has value 'fe80::1%no-such-if': this host has no interface "
+         "'no-such-if'"},
+        {"address = 0.0.0.0, 127.0.0.1\n",
+         ":1: key 'address' has value '127.0.0.1': the wildcard 0.0.0.0 and the specific "
+         "address 127.0.0.1 cannot both listen on one port"},
+        {"address = ::1\nport = 7\naddress = ::\n",
+         ":3: key 'address' has value '::': the wildcard :: and the specific address ::1 "
+         "cannot both listen on one port"},
+    };
+    for (const auto& [content, expected] : cases) {
+        BOOST_TEST_CONTEXT(content)
+        {
+            const std::string message = error_of(content);
+            BOOST_TEST(message.find(expected) != std::string::npos, message);
+        }
+    }
+    TempDir dir;
+    const std::string path = dir.write("echod.conf", "port = 7\n");
+    // A wildcard of one family beside a specific address of the other binds (V6ONLY), and
+    // a link-local address with its scope is what a link-local listener needs.
+    BOOST_TEST((load(path, {"--address", "0.0.0.0, ::1"}).addresses ==
+                std::vector<std::string>{"0.0.0.0", "::1"}));
+    BOOST_TEST((load(path, {"--address", "fe80::1%lo"}).addresses ==
+                std::vector<std::string>{"fe80::1%lo"}));
+    BOOST_CHECK_EXCEPTION(load(path, {"--address", "::ffff:10.0.0.1"}), ConfigError,
+                          [](const ConfigError& e) {
+                              return std::string(e.what()).rfind("command line: key 'address' "
+                                                                 "has value '::ffff:10.0.0.1'",
+                                                                 0) == 0;
+                          });
+}

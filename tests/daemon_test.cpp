@@ -241,7 +241,44 @@ BOOST_AUTO_TEST_CASE(bad_configs_exit_78_before_binding_and_name_the_key)
     }
     const CommandResult missing = run_command({echod_path(), "--config", dir.path() + "/none.conf"});
     BOOST_TEST(missing.status == 78);
-    BOOST_TEST(missing.err.find("none.conf: cannot read the config file") != std::string::npos);
+    BOOST_TEST(missing.err.rfind("echod: " + dir.path() + "/none.conf: cannot read the config file", 0) == 0u,
+               missing.err);
+}
+
+// Addresses that passed --check-config but could never bind made echod exit 71 at start
+// with an unclear bind error. --check-config refuses them now, each with its reason.
+BOOST_AUTO_TEST_CASE(check_config_refuses_addresses_that_could_never_bind)
+{
+    TempDir dir;
+    const std::string config = dir.write("echod.conf", "port = 0\n");
+    const std::pair<std::vector<std::string>, std::string> cases[] = {
+        {{"::ffff:127.0.0.1"}, "IPv4-mapped address cannot be listened on (IPv6 listeners are "
+                               "IPv6-only); write 127.0.0.1"},
+        {{"fe80::1"}, "a link-local address needs a scope"},
+        {{"::1%lo"}, "a scope (%lo) belongs only to a link-local address"},
+        {{"0.0.0.0", "127.0.0.1"}, "the wildcard 0.0.0.0 and the specific address 127.0.0.1"},
+        {{"::", "::1"}, "the wildcard :: and the specific address ::1"},
+        {{"127.0.0.010"}, "dotted quad"},
+        {{"127.1"}, "dotted quad"},
+        {{"2130706433"}, "dotted quad"},
+        {{"1"}, "dotted quad"},
+    };
+    for (const auto& [addresses, expected] : cases) {
+        BOOST_TEST_CONTEXT(addresses.back())
+        {
+            std::vector<std::string> argv{echod_path(), "--config", config, "--check-config"};
+            for (const std::string& address : addresses) {
+                argv.insert(argv.end(), {"--address", address});
+            }
+            const CommandResult check = run_command(argv);
+            BOOST_TEST(check.status == 78);
+            BOOST_TEST(check.err.rfind("echod: command line: key 'address' has value '" +
+                                           addresses.back() + "': ",
+                                       0) == 0u,
+                       check.err);
+            BOOST_TEST(check.err.find(expected) != std::string::npos, check.err);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_port_in_use_exits_71)

@@ -43,7 +43,9 @@ std::chrono::milliseconds parse_duration(const Source& source, const std::string
                                          const std::string& value);
 LogLevel parse_log_level(const Source& source, const std::string& value);
 Mode parse_mode(const Source& source, const std::string& value);
-// Numeric addresses, comma-separated or one per value, each in one spelling, each once.
+// Numeric addresses, comma-separated or one per value, each in one spelling, each once;
+// only addresses a listener can bind (no IPv4-mapped, a scope exactly on link-local, not a
+// wildcard beside a specific address of its family).
 std::vector<std::string> parse_addresses(const Source& source,
                                          const std::vector<std::string>& values);
 // `key` is user or group: `name` must exist on this system (or be empty).
