@@ -218,7 +218,7 @@ BOOST_AUTO_TEST_CASE(prefork_a_child_killed_before_it_could_report_leaks_no_coun
         UniqueFd client = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
         send_all(client.get(), "x");
         pollfd pfd{client.get(), POLLIN, 0};
-        if (::poll(&pfd, 1, 300) != 1) {
+        if (::poll(&pfd, 1, 1000) != 1) {
             stuck = std::move(client);  // counted, and waiting on the full pipe
             break;
         }
@@ -232,7 +232,9 @@ BOOST_AUTO_TEST_CASE(prefork_a_child_killed_before_it_could_report_leaks_no_coun
     }
     echod.daemon.signal(SIGCONT);
     BOOST_TEST(wait_closed(stuck.get()));
-    echod.daemon.wait_for("spare child exited pid=\\d+ reason=killed signal=9");
+    // Logged as a spare that died (the master never heard of the connection), or, if the
+    // child was only slow and its `accepted` record got through, as a killed connection.
+    echod.daemon.wait_for("(spare child exited pid=\\d+|connection closed .*) reason=killed signal=9");
     UniqueFd again = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
     expect_echo(again.get(), "the source is free again");
     BOOST_TEST(echod.daemon.count("limit reached: max_per_source") == 0u);

@@ -136,3 +136,66 @@ BOOST_AUTO_TEST_CASE(client_reports_a_refused_connection_and_bad_usage)
     BOOST_TEST(usage.status == 64);
     BOOST_TEST(usage.err.find("Usage: echod-client") != std::string::npos);
 }
+
+// getaddrinfo took PORT+65536 as PORT (it wraps), and a word starting with '-' as a port.
+BOOST_AUTO_TEST_CASE(client_takes_ports_1_to_65535_and_an_ipv6_host_in_brackets)
+{
+    Echod echod("address = 127.0.0.1\naddress = ::1\n");
+    const std::string port = std::to_string(echod.port);
+    for (const std::string& bad : {std::to_string(echod.port + 65536), std::string("0"),
+                                   std::string("65536"), std::string("-0"), std::string("echo"),
+                                   std::string("+7"), std::string(""), port + "x"}) {
+        const CommandResult run = run_command({client_path(), "127.0.0.1", bad, "x"});
+        BOOST_TEST(run.status == 64, bad);
+        BOOST_TEST(run.err.find("PORT must be a number from 1 to 65535") != std::string::npos,
+                   run.err);
+    }
+    const CommandResult option = run_command({client_path(), "-0", "127.0.0.1", port});
+    BOOST_TEST(option.status == 64);
+    BOOST_TEST(option.err.find("unknown option '-0'") != std::string::npos, option.err);
+    // echod writes and accepts [::1]; so does the client.
+    const CommandResult bracketed = run_command({client_path(), "[::1]", port, "six"});
+    BOOST_TEST(bracketed.status == 0, bracketed.err);
+    BOOST_TEST(bracketed.out == "six\n");
+}
+
+// Started with stdin or stdout closed, the client's socket took descriptor 0 or 1: the
+// echo went back into the connection, or the socket was read as the input.
+BOOST_AUTO_TEST_CASE(client_started_with_closed_standard_descriptors_keeps_the_socket_off_them)
+{
+    Echod echod("");
+    const std::string port = std::to_string(echod.port);
+    const CommandResult no_stdout = run_command(
+        {"sh", "-c", "exec \"$0\" 127.0.0.1 \"$1\" hello >&-", client_path(), port}, "", 10s);
+    BOOST_TEST(no_stdout.status == 0, no_stdout.err);
+    BOOST_TEST(no_stdout.err.empty(), no_stdout.err);
+    const CommandResult no_stdin = run_command(
+        {"sh", "-c", "exec \"$0\" -t 2 127.0.0.1 \"$1\" <&-", client_path(), port}, "", 10s);
+    BOOST_TEST(no_stdin.status == 0, no_stdin.err);  // empty input: nothing sent, the close back
+    BOOST_TEST(no_stdin.out.empty());
+}
+
+// A local read error is not a connect failure: 69 is for resolve and connect only.
+BOOST_AUTO_TEST_CASE(client_input_that_cannot_be_read_exits_1)
+{
+    Echod echod("");
+    const CommandResult run = run_command(
+        {"sh", "-c", "exec \"$0\" 127.0.0.1 \"$1\" < /", client_path(), std::to_string(echod.port)});
+    BOOST_TEST(run.status == 1);
+    BOOST_TEST(run.err.find("cannot read the input: Is a directory") != std::string::npos, run.err);
+}
+
+// -t is the server's silence: a pause in the client's own input, with nothing owed back,
+// does not count.
+BOOST_AUTO_TEST_CASE(client_timeout_counts_only_time_the_server_owes_something)
+{
+    Echod echod("");
+    const auto start = Clock::now();
+    const CommandResult run = run_command(
+        {"sh", "-c", "(printf one; sleep 2; printf two) | exec \"$0\" -t 1 127.0.0.1 \"$1\"",
+         client_path(), std::to_string(echod.port)},
+        "", 20s);
+    BOOST_TEST(run.status == 0, run.err);
+    BOOST_TEST(run.out == "onetwo");
+    BOOST_TEST((Clock::now() - start >= 2s));
+}

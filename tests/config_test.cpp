@@ -237,6 +237,7 @@ BOOST_AUTO_TEST_CASE(effective_settings_read_back_identically)
 
 struct BadValue {
     const char* content;
+    unsigned line;
     const char* key;
     const char* value;
     const char* expected;
@@ -245,40 +246,40 @@ struct BadValue {
 BOOST_AUTO_TEST_CASE(bad_values_name_file_key_value_and_expectation)
 {
     const BadValue cases[] = {
-        {"port = 70000\n", "port", "70000", "from 0 to 65535"},
-        {"port = 65536\n", "port", "65536", "from 0 to 65535"},
-        {"port = -1\n", "port", "-1", "integer"},
-        {"port = seven\n", "port", "seven", "integer"},
-        {"port = 7x\n", "port", "7x", "integer"},
-        {"port =\n", "port", "", "integer"},
-        {"backlog = 0\n", "backlog", "0", "from 1 to 65535"},
-        {"backlog = 99999999999999999999999\n", "backlog", "99999999999999999999999", "integer"},
-        {"max_children = 0\n", "max_children", "0", "from 1"},
-        {"max_per_source = 1e3\n", "max_per_source", "1e3", "integer"},
-        {"idle_timeout = 5 parsecs\n", "idle_timeout", "5 parsecs", "duration"},
-        {"stall_timeout = -3s\n", "stall_timeout", "-3s", "duration"},
-        {"shutdown_timeout = 8d\n", "shutdown_timeout", "8d", "duration"},
-        {"shutdown_timeout = 169h\n", "shutdown_timeout", "169h", "at most 7 days"},
-        {"log_level = loud\n", "log_level", "loud", "debug, info"},
-        {"mode = threads\n", "mode", "threads", "expected fork or prefork"},
-        {"mode = Prefork\n", "mode", "Prefork", "expected fork or prefork"},
-        {"min_spare_children = 0\n", "min_spare_children", "0", "from 1"},
-        {"max_spare_children = 100001\n", "max_spare_children", "100001", "from 1 to 100000"},
-        {"max_connections_per_child = -1\n", "max_connections_per_child", "-1", "integer"},
-        {"min_spare_children = 8\nmax_spare_children = 4\n", "max_spare_children", "4",
-         "at least min_spare_children (8)"},
-        {"address = localhost\n", "address", "localhost", "numeric"},
-        {"address = 999.1.1.1\n", "address", "999.1.1.1", "numeric"},
-        {"user = no-such-user-echod\n", "user", "no-such-user-echod", "no such user"},
-        {"user = root\ngroup = no-such-group-echod\n", "group", "no-such-group-echod",
+        {"port = 70000\n", 1, "port", "70000", "from 0 to 65535"},
+        {"port = 65536\n", 1, "port", "65536", "from 0 to 65535"},
+        {"port = -1\n", 1, "port", "-1", "integer"},
+        {"port = seven\n", 1, "port", "seven", "integer"},
+        {"port = 7x\n", 1, "port", "7x", "integer"},
+        {"port =\n", 1, "port", "", "integer"},
+        {"backlog = 0\n", 1, "backlog", "0", "from 1 to 65535"},
+        {"backlog = 99999999999999999999999\n", 1, "backlog", "99999999999999999999999", "integer"},
+        {"max_children = 0\n", 1, "max_children", "0", "from 1"},
+        {"max_per_source = 1e3\n", 1, "max_per_source", "1e3", "integer"},
+        {"idle_timeout = 5 parsecs\n", 1, "idle_timeout", "5 parsecs", "duration"},
+        {"stall_timeout = -3s\n", 1, "stall_timeout", "-3s", "duration"},
+        {"shutdown_timeout = 8d\n", 1, "shutdown_timeout", "8d", "duration"},
+        {"shutdown_timeout = 169h\n", 1, "shutdown_timeout", "169h", "at most 7 days"},
+        {"log_level = loud\n", 1, "log_level", "loud", "debug, info"},
+        {"mode = threads\n", 1, "mode", "threads", "expected fork or prefork"},
+        {"mode = Prefork\n", 1, "mode", "Prefork", "expected fork or prefork"},
+        {"min_spare_children = 0\n", 1, "min_spare_children", "0", "from 1"},
+        {"max_spare_children = 100001\n", 1, "max_spare_children", "100001", "from 1 to 100000"},
+        {"max_connections_per_child = -1\n", 1, "max_connections_per_child", "-1", "integer"},
+        {"mode = prefork\nmin_spare_children = 8\nmax_spare_children = 4\n", 3,
+         "max_spare_children", "4", "at least min_spare_children (8)"},
+        {"address = localhost\n", 1, "address", "localhost", "numeric"},
+        {"address = 999.1.1.1\n", 1, "address", "999.1.1.1", "numeric"},
+        {"user = no-such-user-echod\n", 1, "user", "no-such-user-echod", "no such user"},
+        {"user = root\ngroup = no-such-group-echod\n", 2, "group", "no-such-group-echod",
          "no such group"},
     };
     for (const BadValue& c : cases) {
         BOOST_TEST_CONTEXT(c.content)
         {
             const std::string message = error_of(c.content);
-            BOOST_TEST(message.find("echod.conf: key '" + std::string(c.key) + "' has value '" +
-                                    c.value + "'") != std::string::npos,
+            BOOST_TEST(message.find("echod.conf:" + std::to_string(c.line) + ": key '" +
+                                    c.key + "' has value '" + c.value + "'") != std::string::npos,
                        message);
             BOOST_TEST(message.find(c.expected) != std::string::npos, message);
         }
@@ -348,4 +349,187 @@ BOOST_AUTO_TEST_CASE(every_key_is_documented_and_nothing_else_is)
     check_lists_the_keys("README.md (Configuration)", readme_keys());
     check_lists_the_keys("usage_text()", help_options(),
                          {"help", "version", "config", "check-config", "quiet", "reload"});
+}
+
+// Some editors (Notepad among them) start a UTF-8 file with a byte-order mark. It is not
+// part of the first key, which was reported as unknown with an invisible character.
+BOOST_AUTO_TEST_CASE(a_utf8_byte_order_mark_at_the_start_is_skipped)
+{
+    TempDir dir;
+    const Config config = load(dir.write("echod.conf", "\xef\xbb\xbfport = 7007\nbacklog = 9\n"));
+    BOOST_TEST(config.port == 7007);
+    BOOST_TEST(config.backlog == 9);
+    // Only at the start: anywhere else it is part of a key, shown as what it is.
+    const std::string message = error_of("port = 7\n\xef\xbb\xbf" "backlog = 9\n");
+    BOOST_TEST(message.find(":2: unknown key '\xef\xbb\xbf" "backlog'") != std::string::npos,
+               message);
+}
+
+// Boost guesses an option from a prefix by default ("--po" for --port); a typo or a future
+// key's prefix would then silently set another key. Only whole names work, spelled with
+// underscores as in the file or with dashes.
+BOOST_AUTO_TEST_CASE(only_whole_option_names_work_and_dashes_may_replace_underscores)
+{
+    BOOST_CHECK_THROW(command_line({"--po", "9"}), UsageError);
+    BOOST_CHECK_THROW(command_line({"--mo", "prefork"}), UsageError);
+    BOOST_CHECK_THROW(command_line({"--max-child", "9"}), UsageError);
+    BOOST_CHECK_THROW(command_line({"--check"}), UsageError);
+    BOOST_TEST((command_line({"--max-children", "9"}).overrides.at("max_children") ==
+                std::vector<std::string>{"9"}));
+    BOOST_TEST((command_line({"--max-per-source=3"}).overrides.at("max_per_source") ==
+                std::vector<std::string>{"3"}));
+    BOOST_TEST((command_line({"--max_children", "9"}).overrides.at("max_children") ==
+                std::vector<std::string>{"9"}));
+    // Both spellings are one option: given twice, as any key twice, a usage error.
+    BOOST_CHECK_THROW(command_line({"--max_children", "9", "--max-children", "8"}), UsageError);
+    BOOST_TEST((command_line({"--check-config"}).action == CommandLine::Action::check_config));
+
+    TempDir dir;
+    const std::string path = dir.write("echod.conf", "port = 7\n");
+    const Config config = load(path, {"--idle-timeout", "5s", "--max-connections-per-child=3"});
+    BOOST_TEST(config.idle_timeout.count() == 5000);
+    BOOST_TEST(config.max_connections_per_child == 3u);
+    // The file keeps one spelling.
+    BOOST_TEST(error_of("max-children = 5\n").find(":1: unknown key 'max-children'") !=
+               std::string::npos);
+}
+
+// A check across keys names the key the user set, where it was set: the command line, or
+// the file's line. Spares are checked in prefork mode only, where they mean something.
+BOOST_AUTO_TEST_CASE(cross_key_errors_name_the_key_and_the_source_the_user_set)
+{
+    TempDir dir;
+    const std::string plain = dir.write("plain.conf", "port = 7\n");
+    BOOST_CHECK_EXCEPTION(load(plain, {"--group", "root"}), ConfigError, [](const ConfigError& e) {
+        return std::string(e.what()) ==
+               "command line: key 'group' has value 'root': it needs 'user' as well";
+    });
+    const std::pair<std::string, std::string> cases[] = {
+        {"port = 7\ngroup = root\n", "echod.conf:2: key 'group' has value 'root': it needs "
+                                     "'user' as well"},
+        {"mode = prefork\nmin_spare_children = 30\n",
+         "echod.conf:2: key 'min_spare_children' has value '30': expected at most "
+         "max_spare_children (20)"},
+        {"mode = prefork\nmax_spare_children = 3\n",
+         "echod.conf:2: key 'max_spare_children' has value '3': expected at least "
+         "min_spare_children (5)"},
+        {"max_spare_children = 4\nmin_spare_children = 8\nmode = prefork\n",
+         "echod.conf:2: key 'min_spare_children' has value '8': expected at most "
+         "max_spare_children (4)"},
+    };
+    for (const auto& [content, expected] : cases) {
+        BOOST_TEST_CONTEXT(content)
+        {
+            const std::string message = error_of(content);
+            BOOST_TEST(message.size() >= expected.size());
+            BOOST_TEST(message.substr(message.size() - std::min(message.size(), expected.size())) ==
+                       expected);
+        }
+    }
+    // The later source wins the blame: the command line is applied after the file.
+    const std::string spares = dir.write("spares.conf", "mode = prefork\nmin_spare_children = 8\n");
+    BOOST_CHECK_EXCEPTION(load(spares, {"--max_spare_children", "4"}), ConfigError,
+                          [](const ConfigError& e) {
+                              return std::string(e.what()).rfind(
+                                         "command line: key 'max_spare_children' has value '4'",
+                                         0) == 0;
+                          });
+    // Fork mode has no spares: their settings are kept, unchecked, for a later prefork.
+    const std::string fork_mode = dir.write("fork.conf", "min_spare_children = 30\n");
+    BOOST_TEST(load(fork_mode).min_spare_children == 30u);
+    BOOST_CHECK_EXCEPTION(load(fork_mode, {"--mode", "prefork"}), ConfigError,
+                          [](const ConfigError& e) {
+                              return std::string(e.what()).find(
+                                         "fork.conf:1: key 'min_spare_children' has value '30'") !=
+                                     std::string::npos;
+                          });
+}
+
+// Boost.Program_options says which key is wrong, not where; echod finds the line.
+BOOST_AUTO_TEST_CASE(file_errors_name_their_line)
+{
+    const std::pair<std::string, std::string> cases[] = {
+        {"port = 7\n\n# a comment\nprot = 8\n", "echod.conf:4: unknown key 'prot'"},
+        {"port = 7\r\nprot = 8\r\n", "echod.conf:2: unknown key 'prot'"},
+        {"port = 7\n[server]\nport = 7\n", "echod.conf:3: unknown key 'server.port'"},
+        {"port = 7\nbacklog = 5\n  port=8  # again\n",
+         "echod.conf:3: key 'port' is set more than once, first on line 1"},
+        {"port = 7\n\nthis is not a setting\nnor this\n",
+         "echod.conf:3: a line is not 'key = value': 'this is not a setting'"},
+        {"# a\n= 5\n", "echod.conf:2: a line has no key before its '='"},
+        {"port = 7\nbacklog = 0\n", "echod.conf:2: key 'backlog' has value '0'"},
+        {"address = ::1\naddress = 127.0.0.1, localhost\n",
+         "echod.conf:2: key 'address' has value 'localhost'"},
+        {"\xef\xbb\xbf# a\nport = x\n", "echod.conf:2: key 'port' has value 'x'"},
+    };
+    for (const auto& [content, expected] : cases) {
+        BOOST_TEST_CONTEXT(content)
+        {
+            const std::string message = error_of(content);
+            BOOST_TEST(message.find("/" + expected) != std::string::npos, message);
+        }
+    }
+}
+
+// IPv4 is a dotted quad: getaddrinfo also took inet_aton's legacy forms, so 127.0.0.010
+// listened on 127.0.0.8 (octal), 127.1 and 2130706433 on 127.0.0.1, 1 on 0.0.0.1.
+BOOST_AUTO_TEST_CASE(ipv4_addresses_are_dotted_quads)
+{
+    for (const char* legacy : {"127.0.0.010", "127.1", "2130706433", "1", "0x7f.0.0.1", "127.0.1",
+                               "0177.0.0.1", " 127.0.0.1x"}) {
+        BOOST_TEST_CONTEXT(legacy)
+        {
+            const std::string message = error_of("address = " + std::string(legacy) + "\n");
+            BOOST_TEST(message.find("expected numeric IPv4 or IPv6 addresses") != std::string::npos,
+                       message);
+            BOOST_TEST(message.find("dotted quad") != std::string::npos, message);
+        }
+    }
+    TempDir dir;
+    BOOST_TEST((load(dir.write("echod.conf", "address = 127.0.0.8, 0.0.0.1\n")).addresses ==
+                std::vector<std::string>{"127.0.0.8", "0.0.0.1"}));
+}
+
+// Each address that passed the check but could never bind gets its own message.
+BOOST_AUTO_TEST_CASE(addresses_that_could_never_bind_are_refused_each_with_its_reason)
+{
+    const std::pair<std::string, std::string> cases[] = {
+        {"address = ::ffff:127.0.0.1\n",
+         ":1: key 'address' has value '::ffff:127.0.0.1': an IPv4-mapped address cannot be "
+         "listened on (IPv6 listeners are IPv6-only); write 127.0.0.1"},
+        {"address = fe80::1\n",
+         ":1: key 'address' has value 'fe80::1': a link-local address needs a scope"},
+        {"address = ::1%lo\n", ":1: key 'address' has value '::1%lo': a scope (%lo) belongs only "
+                               "to a link-local address (fe80::/10); write ::1"},
+        {"address = fe80::1%no-such-if\n",
+         ":1: key 'address' has value 'fe80::1%no-such-if': this host has no interface "
+         "'no-such-if'"},
+        {"address = 0.0.0.0, 127.0.0.1\n",
+         ":1: key 'address' has value '127.0.0.1': the wildcard 0.0.0.0 and the specific "
+         "address 127.0.0.1 cannot both listen on one port"},
+        {"address = ::1\nport = 7\naddress = ::\n",
+         ":3: key 'address' has value '::': the wildcard :: and the specific address ::1 "
+         "cannot both listen on one port"},
+    };
+    for (const auto& [content, expected] : cases) {
+        BOOST_TEST_CONTEXT(content)
+        {
+            const std::string message = error_of(content);
+            BOOST_TEST(message.find(expected) != std::string::npos, message);
+        }
+    }
+    TempDir dir;
+    const std::string path = dir.write("echod.conf", "port = 7\n");
+    // A wildcard of one family beside a specific address of the other binds (V6ONLY), and
+    // a link-local address with its scope is what a link-local listener needs.
+    BOOST_TEST((load(path, {"--address", "0.0.0.0, ::1"}).addresses ==
+                std::vector<std::string>{"0.0.0.0", "::1"}));
+    BOOST_TEST((load(path, {"--address", "fe80::1%lo"}).addresses ==
+                std::vector<std::string>{"fe80::1%lo"}));
+    BOOST_CHECK_EXCEPTION(load(path, {"--address", "::ffff:10.0.0.1"}), ConfigError,
+                          [](const ConfigError& e) {
+                              return std::string(e.what()).rfind("command line: key 'address' "
+                                                                 "has value '::ffff:10.0.0.1'",
+                                                                 0) == 0;
+                          });
 }

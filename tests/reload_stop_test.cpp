@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(a_bad_edit_is_rejected_and_the_old_port_keeps_serving)
     Echod echod("");
     echod.reload("address = 127.0.0.1\nport = 99999\n");
     echod.daemon.wait_for("error: reload failed: " + echod.config +
-                          ": key 'port' has value '99999': expected an integer from 0 to 65535; "
+                          ":2: key 'port' has value '99999': expected an integer from 0 to 65535; "
                           "keeping the running configuration");
     UniqueFd fd = connect_tcp("127.0.0.1", echod.port);
     expect_echo(fd.get(), "unchanged");

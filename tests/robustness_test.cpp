@@ -653,9 +653,7 @@ BOOST_AUTO_TEST_CASE(malformed_configs_stop_a_start_with_78_and_a_reload_keeps_t
             }
             const CommandResult start = run_command(argv);
             BOOST_TEST(start.status == 78);
-            BOOST_TEST(start.err.find("error: config error: " + at_start + ": ") !=
-                           std::string::npos,
-                       start.err);
+            BOOST_TEST(start.err.rfind("echod: " + at_start + ":", 0) == 0u, start.err);
             BOOST_TEST(start.err.find(bad.says) != std::string::npos, start.err);
             ++starts;
             if (bad.kind == BadConfig::unreadable) {

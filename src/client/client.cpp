@@ -65,6 +65,9 @@ UniqueFd connect_to(const std::string& host, const std::string& port,
     throw std::runtime_error("cannot connect to " + host + " port " + port + ": " + failures);
 }
 
+// The timeout is the server's: it runs only while the server owes something (an echo of
+// bytes sent, taking bytes queued for it, or the close after the last), never while the
+// client waits for its own input (a person typing, a slow pipe).
 ExchangeResult exchange(int sock, int input, int output, std::chrono::milliseconds timeout)
 {
     ExchangeResult result;
@@ -72,17 +75,23 @@ ExchangeResult exchange(int sock, int input, int output, std::chrono::millisecon
     std::string outgoing;       // read from input, not yet sent
     bool input_done = false;
     bool shut = false;
+    bool owed = false;
     char buffer[chunk];
-    Clock::time_point deadline = Clock::now() + timeout;
+    Clock::time_point deadline{};
     for (;;) {
         if (input_done && outgoing.empty() && !shut) {
             ::shutdown(sock, SHUT_WR);
             shut = true;
         }
+        const bool owed_now = shut || !expected.empty() || !outgoing.empty();
+        if (owed_now && !owed) {
+            deadline = Clock::now() + timeout;
+        }
+        owed = owed_now;
         const bool want_input = !input_done && outgoing.empty() && expected.size() < max_in_flight;
         pollfd fds[2] = {{sock, static_cast<short>(POLLIN | (outgoing.empty() ? 0 : POLLOUT)), 0},
                          {want_input ? input : -1, POLLIN, 0}};
-        const int rc = ::poll(fds, 2, poll_timeout_ms(Clock::now(), deadline));
+        const int rc = ::poll(fds, 2, owed ? poll_timeout_ms(Clock::now(), deadline) : -1);
         if (rc == 0) {
             result.problem = "no reply within " + std::to_string(timeout.count()) + " ms";
             return result;
@@ -93,11 +102,11 @@ ExchangeResult exchange(int sock, int input, int output, std::chrono::millisecon
             }
             throw_sys_error("poll");
         }
-        deadline = Clock::now() + timeout;
         if (fds[1].revents != 0) {
             const ssize_t n = ::read(input, buffer, sizeof buffer);
             if (n < 0 && errno != EINTR && errno != EAGAIN) {
-                throw_sys_error("read input");
+                result.problem = std::string("cannot read the input: ") + std::strerror(errno);
+                return result;
             }
             input_done = n == 0;
             outgoing.append(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
@@ -109,6 +118,9 @@ ExchangeResult exchange(int sock, int input, int output, std::chrono::millisecon
                 return result;
             }
             const std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+            if (sent > 0) {
+                deadline = Clock::now() + timeout;  // the server took bytes: it is alive
+            }
             expected.insert(expected.end(), outgoing.begin(), outgoing.begin() + sent);
             outgoing.erase(0, sent);
             result.sent += sent;
@@ -131,6 +143,7 @@ ExchangeResult exchange(int sock, int input, int output, std::chrono::millisecon
                 }
                 return result;
             }
+            deadline = Clock::now() + timeout;
             for (ssize_t i = 0; i < n; ++i, ++result.received) {
                 if (expected.empty() || expected.front() != buffer[i]) {
                     result.problem = "the reply differs at byte " + std::to_string(result.received);

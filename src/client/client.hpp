@@ -23,7 +23,8 @@ struct ExchangeResult {
 
 // Sends all of `input` (until EOF), then shuts down the sending side; copies what comes back
 // to `output`, checking it against what was sent. Fails if the reply differs, is short or
-// long, nothing moves for `timeout`, or `output` cannot be written.
+// long, the server owes bytes or the close and is silent for `timeout` (waiting for
+// `input` does not count), `input` cannot be read, or `output` cannot be written.
 ExchangeResult exchange(int sock, int input, int output, std::chrono::milliseconds timeout);
 
 }  // namespace echod

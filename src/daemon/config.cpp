@@ -1,15 +1,14 @@
 #include "daemon/config.hpp"
 
 #include "daemon/config_keys.hpp"
+#include "daemon/config_text.hpp"
 #include "daemon/config_values.hpp"
-
-#include <sys/stat.h>
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #ifndef ECHOD_DEFAULT_CONFIG
@@ -54,7 +53,9 @@ Values to_values(const po::variables_map& vm)
 // Each key is a config-file key and a long command-line option.
 po::options_description key_options()
 {
-    po::options_description options("Settings (config file keys; the command line wins)");
+    po::options_description options(
+        "Settings (config file keys; the command line wins; on the command line a dash may "
+        "stand for each underscore)");
     for (const Key& key : config_keys()) {
         const std::string help = describe(key);  // add_options copies it
         if (key.repeatable) {
@@ -66,54 +67,125 @@ po::options_description key_options()
     return options;
 }
 
-Values read_file(const std::string& path)
+bool is_key(const std::string& name)
 {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        throw ConfigError(path + ": cannot read the config file: " + std::strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        throw ConfigError(path + ": cannot read the config file: not a regular file");
-    }
-    std::ifstream file(path);
-    if (!file) {
-        throw ConfigError(path + ": cannot read the config file: " + std::strerror(errno));
-    }
+    const KeyTable keys = config_keys();
+    return std::any_of(keys.begin(), keys.end(), [&](const Key& key) { return name == key.name; });
+}
+
+std::string at_line(const std::string& path, unsigned line)
+{
+    return line == 0 ? path : path + ":" + std::to_string(line);
+}
+
+unsigned line_of(const ConfigLines& lines, const std::string& key, std::size_t index = 0)
+{
+    const auto it = lines.keys.find(key);
+    return it != lines.keys.end() && index < it->second.size() ? it->second[index] : 0;
+}
+
+// The file's values, and the lines they are on.
+struct FileValues {
+    Values values;
+    ConfigLines lines;
+};
+
+FileValues read_file(const std::string& path)
+{
+    FileValues file{{}, {}};
+    const std::string text = read_config_text(path);
+    file.lines = scan_config_lines(text);
     try {
+        std::istringstream in(text);
         po::variables_map vm;
-        po::store(po::parse_config_file(file, key_options(), false), vm);
-        if (file.bad()) {
-            throw ConfigError(path + ": read error: " + std::strerror(errno));
-        }
-        return to_values(vm);
+        po::store(po::parse_config_file(in, key_options(), false), vm);
+        file.values = to_values(vm);
+        return file;
     } catch (const po::unknown_option& e) {
-        if (e.get_option_name().empty()) {
-            throw ConfigError(path + ": a line has no key before its '='");
+        const std::string key = e.get_option_name();
+        const std::string at = at_line(path, line_of(file.lines, key));
+        if (key.empty()) {
+            throw ConfigError(at + ": a line has no key before its '='");
         }
-        throw ConfigError(path + ": unknown key '" + shown(e.get_option_name()) + "'");
+        throw ConfigError(at + ": unknown key '" + shown(key) + "'");
     } catch (const po::multiple_occurrences& e) {
-        throw ConfigError(path + ": key '" + shown(e.get_option_name()) +
-                          "' is set more than once");
+        const std::string key = e.get_option_name();
+        const unsigned first = line_of(file.lines, key);
+        throw ConfigError(at_line(path, line_of(file.lines, key, 1)) + ": key '" + shown(key) +
+                          "' is set more than once" +
+                          (first != 0 ? ", first on line " + std::to_string(first) : ""));
     } catch (const po::invalid_config_file_syntax& e) {
-        throw ConfigError(path + ": a line is not 'key = value': '" + shown(e.tokens()) + "'");
+        throw ConfigError(at_line(path, file.lines.malformed) +
+                          ": a line is not 'key = value': '" + shown(e.tokens()) + "'");
     } catch (const po::error& e) {
         throw ConfigError(path + ": " + shown(e.what()));
     }
 }
 
+// The keys the user set, and where. A check across keys names the one set last.
+using Origins = std::map<std::string, Source>;
+
+// Whether `a` was applied after `b`: the command line after the file, and in the file, a
+// later line after an earlier one.
+bool applied_after(const Source& a, const Source& b)
+{
+    if (a.lines.empty() != b.lines.empty()) {
+        return a.lines.empty();
+    }
+    return !a.lines.empty() && a.lines.front() > b.lines.front();
+}
+
+// Spare children matter only in prefork mode, so they are checked only then: a file may
+// keep prefork's settings while it runs fork mode (a reload to prefork checks them).
+void check_spares(const Config& config, const Origins& origins)
+{
+    if (config.mode != Mode::prefork || config.min_spare_children <= config.max_spare_children) {
+        return;
+    }
+    const auto min = origins.find("min_spare_children");
+    const auto max = origins.find("max_spare_children");
+    if (min != origins.end() &&
+        (max == origins.end() || applied_after(min->second, max->second))) {
+        min->second.fail("min_spare_children", std::to_string(config.min_spare_children),
+                         "expected at most max_spare_children (" +
+                             std::to_string(config.max_spare_children) + ")");
+    }
+    const Source unknown{config.path, {}};  // not reached: the defaults agree
+    (max != origins.end() ? max->second : unknown)
+        .fail("max_spare_children", std::to_string(config.max_spare_children),
+              "expected at least min_spare_children (" +
+                  std::to_string(config.min_spare_children) + ")");
+}
+
 // Checks that no single key can make: each value was valid alone.
-void check_across_keys(const Config& config)
+void check_across_keys(const Config& config, const Origins& origins)
 {
     if (!config.group.empty() && config.user.empty()) {
-        throw ConfigError(config.path + ": key 'group' has value '" + config.group +
-                          "': it needs 'user' as well");
+        origins.at("group").fail("group", config.group, "it needs 'user' as well");
     }
-    if (config.max_spare_children < config.min_spare_children) {
-        throw ConfigError(config.path + ": key 'max_spare_children' has value '" +
-                          std::to_string(config.max_spare_children) +
-                          "': expected at least min_spare_children (" +
-                          std::to_string(config.min_spare_children) + ")");
+    check_spares(config, origins);
+}
+
+// On the command line a key may be spelled with dashes (--max-children); the table, and
+// the file, spell it with underscores.
+std::vector<std::string> with_key_spelling(int argc, const char* const argv[])
+{
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (std::string& arg : args) {
+        if (arg == "--") {
+            break;
+        }
+        if (arg.rfind("--", 0) != 0) {
+            continue;
+        }
+        const std::size_t end = std::min(arg.find('='), arg.size());
+        std::string name = arg.substr(2, end - 2);
+        std::replace(name.begin(), name.end(), '-', '_');
+        if (is_key(name)) {
+            arg = "--" + name + arg.substr(end);
+        }
     }
+    return args;
 }
 
 }  // namespace
@@ -133,9 +205,16 @@ CommandLine parse_command_line(int argc, const char* const argv[])
     all.add(command_options()).add(key_options());
     po::variables_map vm;
     try {
-        // No positional arguments: a stray word is an error, not silently ignored.
+        // No positional arguments: a stray word is an error, not silently ignored. No
+        // guessing: "--po" is not taken for --port, so only whole option names work.
         const po::positional_options_description none;
-        po::store(po::command_line_parser(argc, argv).options(all).positional(none).run(), vm);
+        po::store(po::command_line_parser(with_key_spelling(argc, argv))
+                      .options(all)
+                      .positional(none)
+                      .style(po::command_line_style::default_style &
+                             ~po::command_line_style::allow_guessing)
+                      .run(),
+                  vm);
     } catch (const po::error& e) {
         throw UsageError(e.what());
     }
@@ -172,25 +251,27 @@ Config load_config(const CommandLine& command_line)
 {
     Config config;
     config.path = command_line.config_path;
-    const Values from_file = read_file(config.path);
-    const Source file_source{config.path};
-    const Source command_source{"command line"};
-    std::vector<const Key*> not_set;
+    const FileValues file = read_file(config.path);
+    Origins origins;
     for (const Key& key : config_keys()) {
+        const std::vector<std::string>* values = nullptr;
         if (auto it = command_line.overrides.find(key.name); it != command_line.overrides.end()) {
-            key.apply(key, config, command_source, it->second);
-        } else if (auto in_file = from_file.find(key.name); in_file != from_file.end()) {
-            key.apply(key, config, file_source, in_file->second);
+            values = &it->second;
+            origins[key.name] = Source{"command line", {}};
+        } else if (auto in_file = file.values.find(key.name); in_file != file.values.end()) {
+            values = &in_file->second;
+            origins[key.name] = Source{config.path, file.lines.keys.at(key.name)};
         } else {
-            not_set.push_back(&key);
+            continue;
+        }
+        key.apply(key, config, origins[key.name], *values);
+    }
+    for (const Key& key : config_keys()) {
+        if (key.derive != nullptr && origins.count(key.name) == 0) {
+            key.derive(config);  // a default that follows other keys
         }
     }
-    for (const Key* key : not_set) {
-        if (key->derive != nullptr) {
-            key->derive(config);  // a default that follows other keys
-        }
-    }
-    check_across_keys(config);
+    check_across_keys(config, origins);
     return config;
 }
 

@@ -2,7 +2,9 @@
 
 #include "os/address.hpp"
 
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 
 #include <algorithm>
@@ -135,35 +137,114 @@ Mode parse_mode(const Source& source, const std::string& value)
     source.fail("mode", value, "expected fork or prefork");
 }
 
+namespace {
+
+// Why a listener could never bind `endpoint`, written as `word`, or "" if it can.
+std::string unbindable(const Endpoint& endpoint, const std::string& word)
+{
+    if (endpoint.family() != AF_INET6) {
+        return "";
+    }
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&endpoint.storage);
+    char bare[INET6_ADDRSTRLEN] = "";  // without brackets or scope
+    if (is_v4_mapped(endpoint)) {
+        ::inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], bare, sizeof bare);
+        return "an IPv4-mapped address cannot be listened on (IPv6 listeners are IPv6-only); "
+               "write " + std::string(bare);
+    }
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, bare, sizeof bare);
+    if (is_link_local(endpoint) && scope_id(endpoint) == 0) {
+        return "a link-local address needs a scope, the interface it is on: write " +
+               std::string(bare) + "%eth0 (with the interface's name)";
+    }
+    if (!is_link_local(endpoint) && scope_id(endpoint) != 0) {
+        std::string scope = word.substr(word.find('%'));
+        if (scope.back() == ']') {
+            scope.pop_back();  // [::1%lo]
+        }
+        return "a scope (" + scope + ") belongs only to a link-local address (fe80::/10); write " +
+               bare;
+    }
+    return "";
+}
+
+// Why parse_endpoint refused `word`.
+std::string not_an_address(const std::string& word)
+{
+    const std::size_t percent = word.find('%');
+    if (percent != std::string::npos && parse_endpoint(word.substr(0, percent), 0)) {
+        return "this host has no interface '" + word.substr(percent + 1) + "'";
+    }
+    return "expected numeric IPv4 or IPv6 addresses (names are not looked up; IPv4 as a "
+           "dotted quad such as 127.0.0.1)";
+}
+
+std::string family_name(const Endpoint& endpoint)
+{
+    return endpoint.family() == AF_INET ? "IPv4" : "IPv6";
+}
+
+// A wildcard takes the port on every address of its family, so a specific address of the
+// same family beside it fails to bind. Reported against the later of the two.
+void check_wildcards(const Source& source, const std::vector<Endpoint>& endpoints,
+                     const std::vector<std::string>& words,
+                     const std::vector<std::size_t>& value_of)
+{
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        for (std::size_t k = 0; k < i; ++k) {
+            if (endpoints[k].family() == endpoints[i].family() &&
+                is_wildcard(endpoints[k]) != is_wildcard(endpoints[i])) {
+                const std::size_t wildcard = is_wildcard(endpoints[k]) ? k : i;
+                const std::size_t specific = wildcard == k ? i : k;
+                source.fail("address", words[i],
+                            "the wildcard " + format_host(endpoints[wildcard]) +
+                                " and the specific address " + words[specific] +
+                                " cannot both listen on one port (the wildcard takes it on "
+                                "every " + family_name(endpoints[i]) +
+                                " address of this host); list one or the other",
+                            value_of[i]);
+            }
+        }
+    }
+}
+
+}  // namespace
+
 std::vector<std::string> parse_addresses(const Source& source,
                                          const std::vector<std::string>& values)
 {
     std::vector<std::string> addresses;
-    for (const std::string& value : values) {
-        std::istringstream words(value);
-        std::string word;
+    std::vector<Endpoint> endpoints;
+    std::vector<std::string> words;     // as written, for messages
+    std::vector<std::size_t> value_of;  // which value (line) each came from
+    for (std::size_t v = 0; v < values.size(); ++v) {
+        std::istringstream parts(values[v]);
+        std::string part;
         std::size_t found = 0;
-        while (std::getline(words, word, ',')) {
-            std::istringstream trimmed(word);
-            std::string address;
-            while (trimmed >> address) {
-                const auto endpoint = parse_endpoint(address, 0);
+        while (std::getline(parts, part, ',')) {
+            std::istringstream trimmed(part);
+            for (std::string word; trimmed >> word; ++found) {
+                const auto endpoint = parse_endpoint(word, 0);
                 if (!endpoint) {
-                    source.fail("address", value,
-                                "expected numeric IPv4 or IPv6 addresses (names are not looked "
-                                "up)");
+                    source.fail("address", word, not_an_address(word), v);
                 }
-                address = format_host(*endpoint);  // one spelling: "[::1]" and "::1" match
+                if (const std::string why = unbindable(*endpoint, word); !why.empty()) {
+                    source.fail("address", word, why, v);
+                }
+                const std::string address = format_host(*endpoint);  // "[::1]" is "::1"
                 if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
                     addresses.push_back(address);  // a repeated address is listened on once
+                    endpoints.push_back(*endpoint);
+                    words.push_back(word);
+                    value_of.push_back(v);
                 }
-                ++found;
             }
         }
         if (found == 0) {
-            source.fail("address", value, "expected a numeric IPv4 or IPv6 address");
+            source.fail("address", values[v], "expected a numeric IPv4 or IPv6 address", v);
         }
     }
+    check_wildcards(source, endpoints, words, value_of);
     return addresses;
 }
 

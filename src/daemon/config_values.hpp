@@ -4,6 +4,7 @@
 
 #include "daemon/config.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -16,14 +17,23 @@ namespace echod {
 // at most 100 bytes of it.
 std::string shown(const std::string& text);
 
-// Where a value came from, for error messages: the file, or the command line.
+// Where a key's values came from, for error messages: the file and the line of each value
+// ("/etc/echod/echod.conf:12"), or the command line.
 struct Source {
-    std::string name;
-    [[noreturn]] void fail(const std::string& key, const std::string& value,
-                           const std::string& expected) const
+    std::string name;            // the file's path, or "command line"
+    std::vector<unsigned> lines;  // in the file: the line of each value, in order
+
+    std::string where(std::size_t value = 0) const
     {
-        throw ConfigError(name + ": key '" + key + "' has value '" + shown(value) + "': " +
-                          expected);
+        return lines.empty() ? name
+                             : name + ":" + std::to_string(lines[std::min(value, lines.size() - 1)]);
+    }
+    // `value_index`: which of the key's values (its lines) is wrong.
+    [[noreturn]] void fail(const std::string& key, const std::string& value,
+                           const std::string& expected, std::size_t value_index = 0) const
+    {
+        throw ConfigError(where(value_index) + ": key '" + key + "' has value '" + shown(value) +
+                          "': " + expected);
     }
 };
 
@@ -33,7 +43,9 @@ std::chrono::milliseconds parse_duration(const Source& source, const std::string
                                          const std::string& value);
 LogLevel parse_log_level(const Source& source, const std::string& value);
 Mode parse_mode(const Source& source, const std::string& value);
-// Numeric addresses, comma-separated or one per value, each in one spelling, each once.
+// Numeric addresses, comma-separated or one per value, each in one spelling, each once;
+// only addresses a listener can bind (no IPv4-mapped, a scope exactly on link-local, not a
+// wildcard beside a specific address of its family).
 std::vector<std::string> parse_addresses(const Source& source,
                                          const std::vector<std::string>& values);
 // `key` is user or group: `name` must exist on this system (or be empty).

@@ -34,8 +34,8 @@ int syslog_priority(LogLevel level)
     return 6;
 }
 
-// systemd sets JOURNAL_STREAM=dev:ino of the stream it connected; it only counts if stderr
-// is still that stream (not redirected by a wrapper).
+}  // namespace
+
 bool stderr_is_journal()
 {
     const char* stream = std::getenv("JOURNAL_STREAM");
@@ -48,6 +48,8 @@ bool stderr_is_journal()
     return std::sscanf(stream, "%llu:%llu", &dev, &ino) == 2 && dev == st.st_dev &&
            ino == st.st_ino;
 }
+
+namespace {
 
 std::string timestamp()
 {

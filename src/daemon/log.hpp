@@ -11,6 +11,9 @@ namespace echod {
 // Chooses the line format: "<N>" syslog priority prefixes when stderr is the journal
 // (JOURNAL_STREAM names it), a timestamp otherwise.
 void log_init();
+// Whether stderr is the journal: systemd set JOURNAL_STREAM to the dev:ino of the stream
+// it connected, and stderr is still that stream (not redirected by a wrapper).
+bool stderr_is_journal();
 void log_set_level(LogLevel level);
 
 // Whether a line at `level` is written: the master checks before it formats a line it logs

@@ -11,9 +11,8 @@
 #include "daemon/reload_request.hpp"
 #include "daemon/service_manager.hpp"
 
-#include <fcntl.h>
+#include "os/standard_descriptors.hpp"
 
-#include <cstdlib>
 #include <iostream>
 
 #ifndef ECHOD_VERSION
@@ -32,14 +31,16 @@ enum ExitCode : int {
     exit_config = 78,    // EX_CONFIG
 };
 
-// A daemon started with 0, 1 or 2 closed would hand those numbers to sockets, and a stray
-// write to "stderr" would land in a client's stream. Keep them taken.
-void ensure_standard_descriptors()
+// A config error at start is an operator's typo, caught before echod is a daemon: on a
+// terminal (or a pipe, a file) it reads as other Unix tools' do, "echod: FILE:LINE: ...".
+// Under systemd it stays a log line with its priority, so `journalctl -p err` finds it.
+void report_config_error(const std::string& why)
 {
-    for (int fd = 0; fd <= 2; ++fd) {
-        if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd) {
-            std::_Exit(exit_oserr);
-        }
+    if (echod::stderr_is_journal()) {
+        echod::log_init();
+        echod::log_config_error(why);
+    } else {
+        std::cerr << "echod: " << why << "\n";
     }
 }
 
@@ -126,14 +127,16 @@ int run(const echod::CommandLine& command_line)
 
 int main(int argc, char* argv[])
 {
-    ensure_standard_descriptors();
+    if (!echod::ensure_standard_descriptors()) {
+        return exit_oserr;
+    }
     try {
         return run(echod::parse_command_line(argc, argv));
     } catch (const echod::UsageError& e) {
         std::cerr << "echod: " << e.what() << "\nTry 'echod --help'.\n";
         return exit_usage;
     } catch (const echod::ConfigError& e) {
-        echod::log_config_error(e.what());
+        report_config_error(e.what());
         return exit_config;
     } catch (const std::system_error& e) {
         echod::log_cannot_start(e.what());

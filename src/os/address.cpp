@@ -17,26 +17,87 @@ std::uint16_t Endpoint::port() const
     return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
 }
 
+namespace {
+
+// The interface a scope names, by name (eth0) or index (2); 0 if this host has none such.
+std::uint32_t scope_index(const std::string& scope)
+{
+    if (const unsigned index = ::if_nametoindex(scope.c_str()); index != 0) {
+        return index;
+    }
+    if (scope.empty() || scope.size() > 10 ||
+        scope.find_first_not_of("0123456789") != std::string::npos) {
+        return 0;
+    }
+    const unsigned long index = std::stoul(scope);
+    char name[IF_NAMESIZE];
+    return index <= UINT32_MAX && ::if_indextoname(static_cast<unsigned>(index), name) != nullptr
+               ? static_cast<std::uint32_t>(index)
+               : 0;
+}
+
+}  // namespace
+
+// inet_pton, not getaddrinfo: getaddrinfo (even with AI_NUMERICHOST) takes IPv4 in
+// inet_aton's legacy forms, so "127.1", "2130706433" and "127.0.0.010" (octal: .8) would
+// each name some address nobody meant. inet_pton takes dotted quads only.
 std::optional<Endpoint> parse_endpoint(const std::string& address, std::uint16_t port)
 {
     std::string host = address;
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
         host = host.substr(1, host.size() - 2);
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    addrinfo* result = nullptr;
-    const std::string service = std::to_string(port);
-    if (host.empty() || ::getaddrinfo(host.c_str(), service.c_str(), &hints, &result) != 0) {
+    Endpoint endpoint;
+    auto* in = reinterpret_cast<sockaddr_in*>(&endpoint.storage);
+    if (::inet_pton(AF_INET, host.c_str(), &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        endpoint.length = sizeof(sockaddr_in);
+        return endpoint;
+    }
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&endpoint.storage);
+    const std::size_t percent = host.find('%');
+    if (::inet_pton(AF_INET6, host.substr(0, percent).c_str(), &in6->sin6_addr) != 1) {
         return std::nullopt;
     }
-    Endpoint endpoint;
-    std::memcpy(&endpoint.storage, result->ai_addr, result->ai_addrlen);
-    endpoint.length = result->ai_addrlen;
-    ::freeaddrinfo(result);
+    if (percent != std::string::npos) {
+        in6->sin6_scope_id = scope_index(host.substr(percent + 1));
+        if (in6->sin6_scope_id == 0) {
+            return std::nullopt;
+        }
+    }
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    endpoint.length = sizeof(sockaddr_in6);
     return endpoint;
+}
+
+bool is_wildcard(const Endpoint& endpoint)
+{
+    if (endpoint.family() == AF_INET) {
+        return reinterpret_cast<const sockaddr_in*>(&endpoint.storage)->sin_addr.s_addr ==
+               htonl(INADDR_ANY);
+    }
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&endpoint.storage)->sin6_addr);
+}
+
+bool is_v4_mapped(const Endpoint& endpoint)
+{
+    return endpoint.family() == AF_INET6 &&
+           IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6*>(&endpoint.storage)->sin6_addr);
+}
+
+bool is_link_local(const Endpoint& endpoint)
+{
+    return endpoint.family() == AF_INET6 &&
+           IN6_IS_ADDR_LINKLOCAL(&reinterpret_cast<const sockaddr_in6*>(&endpoint.storage)->sin6_addr);
+}
+
+std::uint32_t scope_id(const Endpoint& endpoint)
+{
+    return endpoint.family() == AF_INET6
+               ? reinterpret_cast<const sockaddr_in6*>(&endpoint.storage)->sin6_scope_id
+               : 0;
 }
 
 std::string format_host(const Endpoint& endpoint)
@@ -64,22 +125,38 @@ std::size_t SourceKeyHash::operator()(const SourceKey& key) const
     return hash;
 }
 
+// Link-local peers: fe80::/64 exists on every link, so a /64 would put every such peer, on
+// every interface, in one bucket. Each is its own source, told apart by its whole address
+// and its interface; the 20 bytes are hashed into the key's 8 (FNV-1a), as the shared
+// per-source table hashes every key anyway.
 SourceKey source_key(const Endpoint& peer)
 {
     SourceKey key;
     if (peer.family() == AF_INET) {
         const auto* in = reinterpret_cast<const sockaddr_in*>(&peer.storage);
-        key.bytes[0] = 4;
+        key.bytes[0] = SourceKey::ipv4;
         std::memcpy(&key.bytes[1], &in->sin_addr, 4);
         return key;
     }
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer.storage);
     if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-        key.bytes[0] = 4;
+        key.bytes[0] = SourceKey::ipv4;
         std::memcpy(&key.bytes[1], &in6->sin6_addr.s6_addr[12], 4);
         return key;
     }
-    key.bytes[0] = 6;
+    if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) {
+        std::uint8_t whole[sizeof in6->sin6_addr + sizeof in6->sin6_scope_id];
+        std::memcpy(whole, &in6->sin6_addr, sizeof in6->sin6_addr);
+        std::memcpy(whole + sizeof in6->sin6_addr, &in6->sin6_scope_id, sizeof in6->sin6_scope_id);
+        std::uint64_t hash = 14695981039346656037ull;  // FNV-1a
+        for (std::uint8_t byte : whole) {
+            hash = (hash ^ byte) * 1099511628211ull;
+        }
+        key.bytes[0] = SourceKey::ipv6_link_local;
+        std::memcpy(&key.bytes[1], &hash, sizeof hash);
+        return key;
+    }
+    key.bytes[0] = SourceKey::ipv6;
     std::memcpy(&key.bytes[1], &in6->sin6_addr, 8);
     return key;
 }

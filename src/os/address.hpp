@@ -20,18 +20,33 @@ struct Endpoint {
     std::uint16_t port() const;
 };
 
-// "127.0.0.1", "::1", "[::1]", "fe80::1%lo": numeric only.
+// "127.0.0.1", "::1", "[::1]", "fe80::1%lo", "fe80::1%2": numeric only, IPv4 as a dotted
+// quad (inet_pton: not "127.1", "2130706433" or "127.0.0.010"). A scope (%interface) must
+// name an interface of this host.
 std::optional<Endpoint> parse_endpoint(const std::string& address, std::uint16_t port);
+
+// 0.0.0.0 or ::.
+bool is_wildcard(const Endpoint& endpoint);
+// ::ffff:a.b.c.d.
+bool is_v4_mapped(const Endpoint& endpoint);
+// fe80::/10, which exists on every link: it means something only with a scope.
+bool is_link_local(const Endpoint& endpoint);
+// The IPv6 scope (interface index), 0 for none.
+std::uint32_t scope_id(const Endpoint& endpoint);
 
 // "127.0.0.1:7", "[::1]:7".
 std::string format_endpoint(const Endpoint& endpoint);
 // "127.0.0.1", "::1".
 std::string format_host(const Endpoint& endpoint);
 
-// The unit max_per_source counts in: an IPv4 address, or an IPv6 /64 (one host's share of
-// a typical subnet). IPv4-mapped IPv6 addresses count as the IPv4 address.
+// The unit max_per_source counts in: an IPv4 address, an IPv6 /64 (one host's share of a
+// typical subnet), or a link-local IPv6 address on its interface. IPv4-mapped IPv6
+// addresses count as the IPv4 address.
 struct SourceKey {
-    std::array<std::uint8_t, 9> bytes{};  // family tag + up to 8 address bytes
+    enum Tag : std::uint8_t { ipv4 = 4, ipv6 = 6, ipv6_link_local = 10 };
+    // The tag, then 4 IPv4 bytes, or the 8 bytes of the /64, or 8 bytes hashed from the
+    // link-local address and its scope.
+    std::array<std::uint8_t, 9> bytes{};
     bool operator==(const SourceKey& other) const { return bytes == other.bytes; }
 };
 
