@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_the_documented_defaults)
     TempDir dir;
     const Config config = load(dir.write("echod.conf", "# nothing set\n"));
     BOOST_TEST(config.port == 7);
-    BOOST_TEST(config.backlog == 128);
+    BOOST_TEST(config.backlog == 511);
     BOOST_TEST(config.default_addresses);
     BOOST_TEST((config.addresses == std::vector<std::string>{"0.0.0.0", "::"}));
     BOOST_TEST(config.max_children == 256u);

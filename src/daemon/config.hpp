@@ -23,7 +23,7 @@ struct Config {
     std::vector<std::string> addresses{"0.0.0.0", "::"};
     bool default_addresses = true;  // not set by the user: a host without IPv6 is fine
     std::uint16_t port = 7;
-    int backlog = 128;
+    int backlog = 511;  // above max_children's default, as nginx's 511
     unsigned max_children = 256;
     unsigned max_per_source = 32;  // 0: no per-source limit
     unsigned max_per_network = 128;  // 0: none; not set: max_children / 2 (at least 1)

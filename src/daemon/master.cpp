@@ -263,12 +263,14 @@ void Master::begin_stop(bool graceful)
 // At max_children new clients wait in the backlog, and the kernel queues backlog + 1 of them
 // at most: a longer burst is dropped or answered with SYN cookies, and echod never sees
 // those clients. Said once at start and at each reload, not per client (it cannot see them).
-// Socket activation: the socket unit's backlog, as the kernel applied it.
+// The backlog as the kernel applied it (net.core.somaxconn may have lowered it; under socket
+// activation it is the socket unit's).
 void Master::note_short_backlog() const
 {
-    std::optional<int> backlog = config_.backlog;
-    if (socket_activated_) {
-        backlog = listeners_.empty() ? std::nullopt : applied_backlog(listeners_.front().fd.get());
+    std::optional<int> backlog =
+        listeners_.empty() ? std::nullopt : applied_backlog(listeners_.front().fd.get());
+    if (!backlog && !socket_activated_) {
+        backlog = config_.backlog;
     }
     if (backlog && *backlog >= 0 && static_cast<unsigned>(*backlog) < config_.max_children) {
         log_backlog_below_max_children(*backlog, config_.max_children);

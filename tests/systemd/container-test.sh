@@ -152,7 +152,7 @@ cexec mkdir -p /etc/systemd/system/echod.service.d
 printf '[Service]\nWatchdogSec=1s\n' | cexec tee /etc/systemd/system/echod.service.d/watchdog.conf >/dev/null
 cexec systemctl daemon-reload
 # net.core.somaxconn belongs to the container's own network namespace (--private-network).
-# Lowered below the shipped backlog (128) for this start, it makes the kernel clamp the
+# Lowered below the shipped backlog (511) for this start, it makes the kernel clamp the
 # backlog, which echod must report although ProcSubset=pid hides /proc/sys from it.
 somaxconn=$(cexec sysctl -n net.core.somaxconn)
 cexec sysctl -qw net.core.somaxconn=64
@@ -171,12 +171,12 @@ done
 check "still active, same MainPID $main_pid, NRestarts=0" \
     test "$(unit_property echod MainPID) $(unit_property echod NRestarts)" = "$main_pid 0"
 check "runs as a dynamic unprivileged user" test "$(cexec ps -o user= -p "$main_pid")" != root
-check "the ready line names port 7 and backlog 128" journal_has '^ready listening=0\.0\.0\.0:7,\[::\]:7 port=7 backlog=128 '
-check "under ProcSubset=pid, a warning says the kernel clamps backlog 128 to somaxconn 64" \
-    journal_has '^backlog=128 exceeds net\.core\.somaxconn; the kernel clamps it to 64$' -p warning..warning
+check "the ready line names port 7 and backlog 511" journal_has '^ready listening=0\.0\.0\.0:7,\[::\]:7 port=7 backlog=511 '
+check "under ProcSubset=pid, a warning says the kernel clamps backlog 511 to somaxconn 64" \
+    journal_has '^backlog=511 exceeds net\.core\.somaxconn; the kernel clamps it to 64$' -p warning..warning
 check "ss -ltn shows backlog 64 on port 7" test "$(backlog_of 7)" = 64
-check "the shipped backlog (128) below max_children (256) is noted, at priority notice" \
-    journal_has '^backlog=128 is below max_children=256; a burst of more than 129 clients beyond max_children may be refused by the kernel$' -p notice..notice
+check "the clamped backlog (64) below max_children (256) is noted, at priority notice" \
+    journal_has '^backlog=64 is below max_children=256; a burst of more than 65 clients beyond max_children may be refused by the kernel$' -p notice..notice
 cexec sysctl -qw net.core.somaxconn="$somaxconn"
 
 step "clients: nc and echod-client on port 7"
@@ -198,7 +198,7 @@ check "journalctl -p warning has no info or notice lines" \
 step "reload: edit port and backlog, systemctl reload"
 held_open 7
 check "a connection opened before the reload echoes" held_echoes "before the reload"
-cexec sed -i -e 's/^port = 7$/port = 7007/' -e 's/^backlog = 128$/backlog = 64/' \
+cexec sed -i -e 's/^port = 7$/port = 7007/' -e 's/^backlog = 511$/backlog = 64/' \
     -e 's/^shutdown_timeout = 10s$/shutdown_timeout = 3s/' /etc/echod/echod.conf
 cexec grep -E '^(port|backlog|shutdown_timeout) ' /etc/echod/echod.conf
 started=$SECONDS
