@@ -393,3 +393,30 @@ BOOST_AUTO_TEST_CASE(children_do_not_hold_the_pid_file_lock_after_their_master_d
         }
     }
 }
+
+BOOST_AUTO_TEST_CASE(a_pid_file_of_another_user_or_with_another_name_is_refused,
+                     *boost::unit_test::precondition(RunningAsRoot()))
+{
+    // Made beforehand by another user in a shared directory, the file could be locked (so
+    // echod never starts) or rewritten by that user; a hard link is a second name for a
+    // file echod would truncate.
+    TempDir dir;
+    const std::string pid_file = dir.write("echod.pid", "");
+    BOOST_TEST_REQUIRE(::chown(pid_file.c_str(), 65534, 65534) == 0);
+    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = 0\n"
+                                                       "pid_file = " + pid_file + "\n");
+    const CommandResult foreign = run_command({echod_path(), "--config", config}, "", 5s);
+    BOOST_TEST(foreign.status == 71);
+    BOOST_TEST(contains(foreign.err, "cannot start: pid_file " + pid_file +
+                                         " belongs to uid 65534, not to echod's uid 0"),
+               foreign.err);
+
+    BOOST_TEST_REQUIRE(::chown(pid_file.c_str(), 0, 0) == 0);
+    const std::string other = dir.path() + "/precious";
+    BOOST_TEST_REQUIRE(::link(pid_file.c_str(), other.c_str()) == 0);
+    const CommandResult linked = run_command({echod_path(), "--config", config}, "", 5s);
+    BOOST_TEST(linked.status == 71);
+    BOOST_TEST(contains(linked.err, "cannot start: pid_file " + pid_file +
+                                        " has 2 names (hard links)"),
+               linked.err);
+}

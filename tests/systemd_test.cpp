@@ -18,9 +18,12 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <thread>
 
 using namespace echod;
@@ -673,4 +676,54 @@ BOOST_AUTO_TEST_CASE(a_reload_request_from_outside_the_masters_pid_namespace_is_
     echod.wait_for("connection closed ");
     ::kill(inside[0], SIGTERM);
     BOOST_TEST(echod.wait_exit() == 0, echod.log());
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_answer_to_a_reload_request_is_not_believed)
+{
+    // The answer socket's name is visible to every local user in /proc/net/unix. A forger
+    // that sends "0" (applied) to each one it sees made `echod --reload` report success
+    // for a reload the master had rejected. Only the master's own datagram counts now.
+    Echod echod("");
+    echod.rewrite("port = not-a-port\n");  // every reload is rejected
+    std::atomic<bool> stop{false};
+    std::atomic<int> forged{0};
+    std::thread forger([&] {
+        // One forged answer per socket: a flood would only fill its queue (10 datagrams),
+        // which loses the master's answer too: `echod --reload` then reports no answer.
+        const UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        std::set<std::string> seen;
+        const auto end = Clock::now() + 30s;
+        while (!stop.load() && Clock::now() < end) {
+            std::ifstream table("/proc/net/unix");
+            for (std::string line; std::getline(table, line);) {
+                const auto at = line.find("@echod-reload-");
+                if (at == std::string::npos || !seen.insert(line.substr(at)).second) {
+                    continue;
+                }
+                sockaddr_un address{};
+                address.sun_family = AF_UNIX;
+                const std::string name = line.substr(at + 1);
+                std::memcpy(address.sun_path + 1, name.data(), name.size());
+                const auto length =
+                    static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+                if (::sendto(fd.get(), "0", 1, 0, reinterpret_cast<sockaddr*>(&address),
+                             length) == 1) {
+                    forged.fetch_add(1);
+                }
+            }
+        }
+    });
+    int believed = 0;
+    for (int i = 0; i < 10; ++i) {
+        const CommandResult reload =
+            run_command({echod_path(), "--reload", std::to_string(echod.daemon.pid())});
+        believed += reload.status == 0 ? 1 : 0;
+        BOOST_TEST(reload.status == 1, "status " << reload.status << ": " << reload.err);
+    }
+    stop.store(true);
+    forger.join();
+    BOOST_TEST_MESSAGE("FIGURE forged answers sent: " << forged.load() << ", believed: "
+                                                      << believed);
+    BOOST_TEST(believed == 0);
+    echod.daemon.wait_count("error: reload failed: ", 10);
 }

@@ -54,6 +54,17 @@ UniqueFd open_regular(const std::string& path)
         throw PidFileRefused("pid_file " + path + " is " + file_type(file.st_mode) +
                              ", not a regular file");
     }
+    // A file another user made (in a shared directory) could be locked or rewritten by
+    // them; a second name for it could be another file echod would truncate.
+    if (file.st_uid != ::geteuid()) {
+        throw PidFileRefused("pid_file " + path + " belongs to uid " +
+                             std::to_string(file.st_uid) + ", not to echod's uid " +
+                             std::to_string(::geteuid()));
+    }
+    if (file.st_nlink != 1) {
+        throw PidFileRefused("pid_file " + path + " has " + std::to_string(file.st_nlink) +
+                             " names (hard links); echod writes only a file of its own");
+    }
     return fd;
 }
 

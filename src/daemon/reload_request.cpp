@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/uio.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -61,11 +62,16 @@ void check_master(pid_t pid)
     }
 }
 
-// The requester's end of the datagram answer: bound to a token of its own.
+// The requester's end of the answer: bound to a token of its own. The name is visible to
+// every local user (/proc/net/unix), so an answer counts only if the kernel says the master
+// sent it (SO_PASSCRED).
 UniqueFd bind_answer_socket(std::uint32_t& token)
 {
     UniqueFd fd(check_sys(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0),
                           "socket AF_UNIX"));
+    const int on = 1;
+    check_sys(::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on),
+              "setsockopt SO_PASSCRED");
     for (int attempt = 0;; ++attempt) {
         check_sys(::getrandom(&token, sizeof token, 0), "getrandom");
         sockaddr_un address;
@@ -87,21 +93,44 @@ std::optional<ReloadOutcome> decode(int value)
     return static_cast<ReloadOutcome>(value);
 }
 
-// An answer by signal (from `pid`, queued) or by datagram, if one has come.
-std::optional<ReloadOutcome> answer_so_far(pid_t pid, int socket_fd, const sigset_t& answer)
+// The master's answer, if it has come. Datagrams from any other process are dropped.
+std::optional<ReloadOutcome> answer_so_far(pid_t pid, int socket_fd)
 {
-    const timespec none{0, 0};
-    siginfo_t info{};
-    while (::sigtimedwait(&answer, &info, &none) == SIGUSR1) {
-        if (info.si_pid == pid && info.si_code == SI_QUEUE) {
-            return decode(info.si_value.sival_int);
-        }  // else someone else's SIGUSR1
+    for (;;) {
+        char byte = 0;
+        iovec data{&byte, 1};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+        msghdr message{};
+        message.msg_iov = &data;
+        message.msg_iovlen = 1;
+        message.msg_control = control;
+        message.msg_controllen = sizeof control;
+        if (::recvmsg(socket_fd, &message, 0) != 1) {
+            return std::nullopt;
+        }
+        const cmsghdr* header = CMSG_FIRSTHDR(&message);
+        if (header == nullptr || header->cmsg_level != SOL_SOCKET ||
+            header->cmsg_type != SCM_CREDENTIALS) {
+            continue;
+        }
+        ucred sender{};
+        std::memcpy(&sender, CMSG_DATA(header), sizeof sender);
+        if (sender.pid == pid) {
+            return decode(byte - '0');
+        }
     }
-    char byte = 0;
-    if (::recv(socket_fd, &byte, 1, 0) == 1) {
-        return decode(byte - '0');
+}
+
+// Whether `pid` is gone: no such process, or a zombie its parent has not reaped yet.
+bool gone(pid_t pid)
+{
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("State:", 0) == 0) {
+            return line.find('Z') != std::string::npos || line.find('X') != std::string::npos;
+        }
     }
-    return std::nullopt;
+    return true;
 }
 
 }  // namespace
@@ -110,26 +139,21 @@ ReloadOutcome request_reload(pid_t pid, std::chrono::milliseconds timeout)
 {
     check_master(pid);
     std::uint32_t token = 0;
-    const UniqueFd socket_fd = bind_answer_socket(token);
-    sigset_t answer;
-    sigemptyset(&answer);
-    sigaddset(&answer, SIGUSR1);
-    // Blocked before asking, so an answer that comes at once waits for us.
-    check_sys(::sigprocmask(SIG_BLOCK, &answer, nullptr), "sigprocmask");
+    const UniqueFd socket_fd = bind_answer_socket(token);  // before asking: no answer is lost
     sigval value{};
     value.sival_int = static_cast<int>(token);
     check_sys(::sigqueue(pid, reload_request_signal(), value),
               "send the reload request to pid " + std::to_string(pid));
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
-        if (auto outcome = answer_so_far(pid, socket_fd.get(), answer)) {
+        if (auto outcome = answer_so_far(pid, socket_fd.get())) {
             return *outcome;
         }
         // Short waits, so a master that dies without answering is noticed.
         pollfd pfd{socket_fd.get(), POLLIN, 0};
         ::poll(&pfd, 1, 100);
-        if (::kill(pid, 0) != 0 && errno == ESRCH) {
-            return answer_so_far(pid, socket_fd.get(), answer).value_or(ReloadOutcome::no_answer);
+        if (gone(pid)) {
+            return answer_so_far(pid, socket_fd.get()).value_or(ReloadOutcome::no_answer);
         }
     }
     return ReloadOutcome::no_answer;
@@ -137,19 +161,16 @@ ReloadOutcome request_reload(pid_t pid, std::chrono::milliseconds timeout)
 
 bool is_reload_request(const signalfd_siginfo& signal)
 {
-    return static_cast<int>(signal.ssi_signo) == reload_request_signal() &&
-           signal.ssi_code == SI_QUEUE;
+    return static_cast<int>(signal.ssi_signo) == reload_request_signal();
 }
 
 void answer_reload_request(const signalfd_siginfo& request, ReloadOutcome outcome)
 {
+    if (request.ssi_code != SI_QUEUE) {
+        return;  // kill -s, systemctl kill: no token, nobody waits for an answer
+    }
     const int value = static_cast<int>(outcome);
     // The requester may have given up and gone; nothing else to do then.
-    if (request.ssi_pid != 0) {
-        sigval signal_value{};
-        signal_value.sival_int = value;
-        ::sigqueue(static_cast<pid_t>(request.ssi_pid), SIGUSR1, signal_value);
-    }
     const UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     sockaddr_un address;
     const socklen_t length = answer_address(static_cast<std::uint32_t>(request.ssi_int), address);

@@ -5,13 +5,14 @@
 // sigqueue(): realtime signals queue, so every request reaches the master with its own
 // sender and value, however many are sent at once (two SIGHUPs pending at once would merge
 // into one, and one requester would never hear back). Its value is a token the requester
-// picked. Once the reload is done the master answers every request in two ways, so that
-// one reaches the requester wherever it runs:
-//   - SIGUSR1 carrying the outcome, to the sender's pid, when the sender is in the
-//     master's PID namespace (from outside it the sender's pid reads as 0);
-//   - a datagram carrying the outcome to the abstract Unix socket "echod-reload-TOKEN",
-//     which the requester bound before it asked (in the master's network namespace).
-// A plain SIGHUP (kill -HUP, systemctl kill) still reloads, and gets no answer.
+// picked. Once the reload is done the master answers with a datagram carrying the outcome
+// to the abstract Unix socket "echod-reload-TOKEN", which the requester bound before it
+// asked. That reaches a requester outside the master's PID namespace too (where the
+// sender's pid reads as 0, so no signal could answer it), and never a process that merely
+// took over a requester's pid. The requester takes the answer only from the master's own
+// pid, as the kernel reports the sender (SO_PASSCRED): the socket's name is visible to
+// every local user. A plain SIGHUP, or the request signal sent without sigqueue (kill -s,
+// systemctl kill), still reloads, and gets no answer.
 #pragma once
 
 #include <sys/signalfd.h>
