@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite again, with echod, echod-client and the tests built with
 # AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the run). The
-# container test is left out: it checks the package of the release build.
+# container test is left out: it checks the package of the release build. Both robustness
+# entries run (fork and prefork mode, about 50 s each here; the build takes longer).
 #
 #   tests/sanitize/run.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
