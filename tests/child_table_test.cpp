@@ -214,14 +214,14 @@ BOOST_AUTO_TEST_CASE(a_source_is_an_ipv4_address_or_an_ipv6_64_and_counts_up_to_
     BOOST_TEST((admit("2001:db8:1:2:ffff:ffff:ffff:5") == ClientCounts::Verdict::admitted));
     BOOST_TEST((admit("2001:db8:1:2::7") == ClientCounts::Verdict::source_full));  // same /64
     BOOST_TEST((admit("2001:db8:1:3::1") == ClientCounts::Verdict::admitted));     // next /64
-    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 2u);
-    BOOST_TEST(counts.from_source(source("2001:db8:1:2::99")) == 2u);
-    BOOST_TEST(counts.from_source(source("192.0.2.3")) == 0u);
+    BOOST_TEST(counts.count(source("192.0.2.1")) == 2u);
+    BOOST_TEST(counts.count(source("2001:db8:1:2::99")) == 2u);
+    BOOST_TEST(counts.count(source("192.0.2.3")) == 0u);
     for (int hold : holds) {
         counts.release(hold);
     }
-    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 0u);
-    BOOST_TEST(counts.from_source(source("2001:db8:1:2::99")) == 0u);
+    BOOST_TEST(counts.count(source("192.0.2.1")) == 0u);
+    BOOST_TEST(counts.count(source("2001:db8:1:2::99")) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_network_is_an_ipv4_24_or_an_ipv6_48)
@@ -239,9 +239,9 @@ BOOST_AUTO_TEST_CASE(a_network_is_an_ipv4_24_or_an_ipv6_48)
     BOOST_TEST((admit("2001:db8:1:ffff::1") == ClientCounts::Verdict::admitted));
     BOOST_TEST((admit("2001:db8:1::9") == ClientCounts::Verdict::network_full));
     BOOST_TEST((admit("2001:db8:2::1") == ClientCounts::Verdict::admitted));  // the next /48
-    BOOST_TEST(counts.from_network(echod::network_key(endpoint("192.0.2.77"))) == 2u);
+    BOOST_TEST(counts.count(echod::network_key(endpoint("192.0.2.77"))) == 2u);
     // A connection refused for its network holds nothing for its source either.
-    BOOST_TEST(counts.from_source(source("192.0.2.3")) == 0u);
+    BOOST_TEST(counts.count(source("192.0.2.3")) == 0u);
     BOOST_TEST(echod::format_network(endpoint("192.0.2.77")) == "192.0.2.0/24");
     BOOST_TEST(echod::format_network(endpoint("2001:db8:1:2::1")) == "2001:db8:1::/48");
 }
@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(a_limit_off_still_counts_so_turning_it_on_sees_open_connect
         BOOST_TEST((counts.admit(counts.reserve(), endpoint("192.0.2.1"), {0, 0}, 0ms) ==
                     ClientCounts::Verdict::admitted));
     }
-    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 3u);
+    BOOST_TEST(counts.count(source("192.0.2.1")) == 3u);
     BOOST_TEST((counts.admit(counts.reserve(), endpoint("192.0.2.1"), {2, 0}, 0ms) ==
                 ClientCounts::Verdict::source_full));
 }
@@ -267,8 +267,8 @@ BOOST_AUTO_TEST_CASE(what_a_child_holds_is_released_once_by_it_or_at_its_reap)
                 ClientCounts::Verdict::admitted));
     counts.release(first);  // the child, as its connection ends
     counts.reap(first);     // the master, at the reap: nothing left to release
-    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 0u);
-    BOOST_TEST(counts.from_network(echod::network_key(endpoint("192.0.2.1"))) == 0u);
+    BOOST_TEST(counts.count(source("192.0.2.1")) == 0u);
+    BOOST_TEST(counts.count(echod::network_key(endpoint("192.0.2.1"))) == 0u);
 
     // Reused (most recently freed first); a child killed while it held a connection: the
     // reap releases it.
@@ -289,8 +289,8 @@ BOOST_AUTO_TEST_CASE(what_a_child_holds_is_released_once_by_it_or_at_its_reap)
     BOOST_TEST((counts.admit(other, endpoint("192.0.2.1"), limits, 0ms) ==
                 ClientCounts::Verdict::admitted));
     counts.reap(other);
-    BOOST_TEST(counts.from_source(source("192.0.2.1")) == 0u);
-    BOOST_TEST(counts.from_network(echod::network_key(endpoint("192.0.2.1"))) == 0u);
+    BOOST_TEST(counts.count(source("192.0.2.1")) == 0u);
+    BOOST_TEST(counts.count(echod::network_key(endpoint("192.0.2.1"))) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

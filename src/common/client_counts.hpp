@@ -51,8 +51,8 @@ public:
     // held.
     void release(int hold);
 
-    unsigned from_source(const SourceKey& source) const { return slots_.count(source); }
-    unsigned from_network(const SourceKey& network) const { return slots_.count(network); }
+    // Connections counted now for a source_key() or a network_key().
+    unsigned count(const SourceKey& key) const { return slots_.count(key); }
 
 private:
     struct Hold;

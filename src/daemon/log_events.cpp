@@ -30,10 +30,24 @@ void log_listening(const char* what, const ListeningState& state)
                " mode=" + mode_name(config.mode) + " pid=" + to_string(::getpid()));
 }
 
+// "limit reached: WHAT": the start of a limit episode.
+void log_limit_reached(LogLevel level, const std::string& what)
+{
+    log_message(level, "limit reached: " + what);
+}
+
 // "limit cleared: WHAT duration_ms=N": the end of a limit episode.
 void log_limit_cleared(const std::string& what, long long duration_ms)
 {
     log_notice("limit cleared: " + what + " duration_ms=" + to_string(duration_ms));
+}
+
+// "max_per_source=N source=ADDR" or "max_per_network=N network=NET/LEN".
+std::string client_limit(ClientLimitKind kind, unsigned limit, const std::string& name)
+{
+    return kind == ClientLimitKind::source
+               ? "max_per_source=" + to_string(limit) + " source=" + name
+               : "max_per_network=" + to_string(limit) + " network=" + name;
 }
 
 // " reason=killed signal=N" or " reason=failed exit=N": a child that ended without its
@@ -205,8 +219,8 @@ void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms)
 
 void log_children_limit_reached(unsigned max_children)
 {
-    log_notice("limit reached: max_children=" + to_string(max_children) +
-               "; new clients wait in the listen backlog");
+    log_limit_reached(LogLevel::notice, "max_children=" + to_string(max_children) +
+                                            "; new clients wait in the listen backlog");
 }
 
 void log_children_limit_cleared(unsigned max_children, long long duration_ms)
@@ -214,37 +228,22 @@ void log_children_limit_cleared(unsigned max_children, long long duration_ms)
     log_limit_cleared("max_children=" + to_string(max_children), duration_ms);
 }
 
-void log_source_limit_reached(unsigned max_per_source, const std::string& source)
+void log_client_limit_reached(ClientLimitKind kind, unsigned limit, const std::string& name)
 {
-    log_notice("limit reached: max_per_source=" + to_string(max_per_source) + " source=" +
-               source + "; further connections from it are closed");
+    log_limit_reached(LogLevel::notice,
+                      client_limit(kind, limit, name) + "; further connections from it are closed");
 }
 
-void log_source_limit_cleared(unsigned max_per_source, const std::string& source,
+void log_client_limit_cleared(ClientLimitKind kind, unsigned limit, const std::string& name,
                               std::uint64_t refused, long long duration_ms)
 {
-    log_limit_cleared("max_per_source=" + to_string(max_per_source) + " source=" + source +
-                          " refused=" + to_string(refused),
-                      duration_ms);
-}
-
-void log_network_limit_reached(unsigned max_per_network, const std::string& network)
-{
-    log_notice("limit reached: max_per_network=" + to_string(max_per_network) + " network=" +
-               network + "; further connections from it are closed");
-}
-
-void log_network_limit_cleared(unsigned max_per_network, const std::string& network,
-                               std::uint64_t refused, long long duration_ms)
-{
-    log_limit_cleared("max_per_network=" + to_string(max_per_network) + " network=" +
-                          network + " refused=" + to_string(refused),
+    log_limit_cleared(client_limit(kind, limit, name) + " refused=" + to_string(refused),
                       duration_ms);
 }
 
 void log_fork_limit_reached(int error, const char* consequence)
 {
-    log_warning("limit reached: fork failed (" + describe(error) + "); " + consequence);
+    log_limit_reached(LogLevel::warning, "fork failed (" + describe(error) + "); " + consequence);
 }
 
 void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms)
@@ -254,13 +253,14 @@ void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms)
 
 void log_accept_limit_reached(int error)
 {
-    log_warning("limit reached: accept4 failed (" + describe(error) + "); accepting paused");
+    log_limit_reached(LogLevel::warning,
+                      "accept4 failed (" + describe(error) + "); accepting paused");
 }
 
 void log_child_accept_limit_reached(int error)
 {
-    log_warning("limit reached: accept4 failed in a child (" + describe(error) +
-                "); forking paused");
+    log_limit_reached(LogLevel::warning,
+                      "accept4 failed in a child (" + describe(error) + "); forking paused");
 }
 
 void log_accept_limit_cleared(std::uint64_t failures, long long duration_ms)

@@ -68,13 +68,11 @@ void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms);
 // --- limits: one line when entered, one when left ------------------------------------
 void log_children_limit_reached(unsigned max_children);
 void log_children_limit_cleared(unsigned max_children, long long duration_ms);
-void log_source_limit_reached(unsigned max_per_source, const std::string& source);
-void log_source_limit_cleared(unsigned max_per_source, const std::string& source,
+// A source (max_per_source) or a network (max_per_network) of clients at its limit.
+enum class ClientLimitKind { source, network };
+void log_client_limit_reached(ClientLimitKind kind, unsigned limit, const std::string& name);
+void log_client_limit_cleared(ClientLimitKind kind, unsigned limit, const std::string& name,
                               std::uint64_t refused, long long duration_ms);
-// `consequence`: what a failed fork costs in this mode
-void log_network_limit_reached(unsigned max_per_network, const std::string& network);
-void log_network_limit_cleared(unsigned max_per_network, const std::string& network,
-                               std::uint64_t refused, long long duration_ms);
 // `consequence`: what a failed fork costs in this mode
 void log_fork_limit_reached(int error, const char* consequence);
 void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms);

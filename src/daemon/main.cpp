@@ -138,10 +138,9 @@ int main(int argc, char* argv[])
     } catch (const echod::ConfigError& e) {
         report_config_error(e.what());
         return exit_config;
-    } catch (const std::system_error& e) {
-        echod::log_cannot_start(e.what());
-        return exit_oserr;
-    } catch (const echod::PidFileRefused& e) {
+    } catch (const std::runtime_error& e) {
+        // A failed system call (std::system_error) or a refused pid file, before the
+        // master ran: the start failed. (Once it runs, run() reports a bug as fatal.)
         echod::log_cannot_start(e.what());
         return exit_oserr;
     } catch (const std::exception& e) {

@@ -5,7 +5,6 @@
 #include "daemon/reload_request.hpp"
 #include "os/sys_error.hpp"
 
-#include <climits>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>

@@ -37,7 +37,7 @@ private:
     struct ClientLimit {
         LimitEpisode episode;
         std::string name;  // the address, or the network
-        bool network = false;
+        ClientLimitKind kind = ClientLimitKind::source;
     };
     struct Stats {
         std::uint64_t served = 0;
@@ -70,6 +70,7 @@ private:
     void admit(UniqueFd conn, const Endpoint& peer);
     void refuse(const Endpoint& peer, ClientCounts::Verdict verdict, Clock::time_point now);
     bool still_full(const SourceKey& key, const ClientLimit& limit) const;
+    unsigned limit_of(ClientLimitKind kind) const;  // max_per_source or max_per_network
     void spawn(UniqueFd conn, const Endpoint& peer, int hold);
     void fork_failed(int error, const char* consequence);
     void back_off();  // pauses forking for a time that doubles while failures go on

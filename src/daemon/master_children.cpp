@@ -73,17 +73,16 @@ void Master::refuse(const Endpoint& peer, ClientCounts::Verdict verdict, Clock::
     ++stats_.refused;
     const bool network = verdict == ClientCounts::Verdict::network_full;
     ClientLimit& limit = client_limits_[network ? network_key(peer) : source_key(peer)];
-    if (!limit.episode.strike(now)) {
-        return;
+    if (limit.episode.strike(now)) {
+        limit.kind = network ? ClientLimitKind::network : ClientLimitKind::source;
+        limit.name = network ? format_network(peer) : format_host(peer);
+        log_client_limit_reached(limit.kind, limit_of(limit.kind), limit.name);
     }
-    limit.network = network;
-    if (network) {
-        limit.name = format_network(peer);
-        log_network_limit_reached(config_.max_per_network, limit.name);
-    } else {
-        limit.name = format_host(peer);
-        log_source_limit_reached(config_.max_per_source, limit.name);
-    }
+}
+
+unsigned Master::limit_of(ClientLimitKind kind) const
+{
+    return kind == ClientLimitKind::network ? config_.max_per_network : config_.max_per_source;
 }
 
 void Master::spawn(UniqueFd conn, const Endpoint& peer, int hold)
@@ -212,23 +211,16 @@ void Master::settle_limits(Clock::time_point now)
             ++it;
             continue;
         }
-        if (limit.network) {
-            log_network_limit_cleared(config_.max_per_network, limit.name,
-                                      limit.episode.strikes(), limit.episode.duration_ms(now));
-        } else {
-            log_source_limit_cleared(config_.max_per_source, limit.name,
-                                     limit.episode.strikes(), limit.episode.duration_ms(now));
-        }
+        log_client_limit_cleared(limit.kind, limit_of(limit.kind), limit.name,
+                                 limit.episode.strikes(), limit.episode.duration_ms(now));
         it = client_limits_.erase(it);
     }
 }
 
 bool Master::still_full(const SourceKey& key, const ClientLimit& limit) const
 {
-    if (limit.network) {
-        return config_.max_per_network > 0 && counts_.from_network(key) >= config_.max_per_network;
-    }
-    return config_.max_per_source > 0 && counts_.from_source(key) >= config_.max_per_source;
+    const unsigned max = limit_of(limit.kind);
+    return max > 0 && counts_.count(key) >= max;
 }
 
 }  // namespace echod
