@@ -224,7 +224,7 @@ check "echod is still active with the same MainPID" \
     test "$(unit_property echod ActiveState) $(unit_property echod MainPID)" = "active $main_pid"
 check "still serving on the old port 7007" echoes 127.0.0.1 7007 "old settings kept"
 check "the journal says why, at priority error" \
-    journal_has "reload failed: /etc/echod/echod.conf: key 'port' has value '70000'" -p err
+    journal_has "reload failed: /etc/echod/echod.conf:[0-9]+: key 'port' has value '70000'" -p err
 check "systemctl status says the last reload failed" \
     bash -c "cexec systemctl status --no-pager echod | grep -q 'Status: \"last reload failed'"
 check "the held connection still echoes" held_echoes "after the failed reload"
