@@ -21,6 +21,15 @@ using namespace std::chrono_literals;
 namespace {
 
 
+// Starts echod on 127.0.0.1, any port, with `pid_file`, and returns how it ended (within
+// 5 s: a start that fails must fail at once).
+CommandResult start_with_pid_file(const TempDir& dir, const std::string& pid_file)
+{
+    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = 0\n"
+                                                       "pid_file = " + pid_file + "\n");
+    return run_command({echod_path(), "--config", config}, "", 5s);
+}
+
 std::string ready_pattern(std::uint16_t port, int backlog)
 {
     const std::string p = std::to_string(port);
@@ -315,10 +324,8 @@ BOOST_AUTO_TEST_CASE(a_fifo_at_the_pid_file_path_fails_the_start_at_once)
     TempDir dir;
     const std::string pid_file = dir.path() + "/echod.pid";
     BOOST_TEST_REQUIRE(::mkfifo(pid_file.c_str(), 0644) == 0);
-    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = 0\n"
-                                                       "pid_file = " + pid_file + "\n");
     const auto start = Clock::now();
-    const CommandResult result = run_command({echod_path(), "--config", config}, "", 5s);
+    const CommandResult result = start_with_pid_file(dir, pid_file);
     BOOST_TEST(result.status == 71, "status " << result.status << "; " << result.err);
     BOOST_TEST((Clock::now() - start < 3s));
     BOOST_TEST(contains(result.err, "error: cannot start: pid_file " + pid_file +
@@ -333,9 +340,7 @@ BOOST_AUTO_TEST_CASE(a_symlink_at_the_pid_file_path_is_refused_and_its_target_un
     const std::string target = dir.write("target", "precious\n");
     const std::string pid_file = dir.path() + "/echod.pid";
     BOOST_TEST_REQUIRE(::symlink(target.c_str(), pid_file.c_str()) == 0);
-    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = 0\n"
-                                                       "pid_file = " + pid_file + "\n");
-    const CommandResult result = run_command({echod_path(), "--config", config}, "", 5s);
+    const CommandResult result = start_with_pid_file(dir, pid_file);
     BOOST_TEST(result.status == 71);
     BOOST_TEST(contains(result.err, "error: cannot start: pid_file " + pid_file +
                                         " is a symbolic link; echod does not follow one"),
@@ -403,9 +408,7 @@ BOOST_AUTO_TEST_CASE(a_pid_file_of_another_user_or_with_another_name_is_refused,
     TempDir dir;
     const std::string pid_file = dir.write("echod.pid", "");
     BOOST_TEST_REQUIRE(::chown(pid_file.c_str(), 65534, 65534) == 0);
-    const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = 0\n"
-                                                       "pid_file = " + pid_file + "\n");
-    const CommandResult foreign = run_command({echod_path(), "--config", config}, "", 5s);
+    const CommandResult foreign = start_with_pid_file(dir, pid_file);
     BOOST_TEST(foreign.status == 71);
     BOOST_TEST(contains(foreign.err, "cannot start: pid_file " + pid_file +
                                          " belongs to uid 65534, not to echod's uid 0"),
@@ -414,7 +417,7 @@ BOOST_AUTO_TEST_CASE(a_pid_file_of_another_user_or_with_another_name_is_refused,
     BOOST_TEST_REQUIRE(::chown(pid_file.c_str(), 0, 0) == 0);
     const std::string other = dir.path() + "/precious";
     BOOST_TEST_REQUIRE(::link(pid_file.c_str(), other.c_str()) == 0);
-    const CommandResult linked = run_command({echod_path(), "--config", config}, "", 5s);
+    const CommandResult linked = start_with_pid_file(dir, pid_file);
     BOOST_TEST(linked.status == 71);
     BOOST_TEST(contains(linked.err, "cannot start: pid_file " + pid_file +
                                         " has 2 names (hard links)"),
