@@ -38,7 +38,7 @@ std::uint64_t tag_of(std::uint64_t word) { return word >> 24; }
 std::uint64_t count_of(std::uint64_t word) { return word & count_mask; }
 std::uint64_t tag_for(std::uint64_t h) { return (h >> 24) | 1; }
 
-// The insertion lock: process-shared, and robust, so that a prefork child killed while it
+// The insertion lock: process-shared, and robust, so that a child killed while it
 // holds it (SIGKILL between two instructions) does not lock out every new source. Nothing
 // needs repair then: the table changes only by single compare-and-swaps. A holder that is
 // stopped (SIGSTOP, a debugger) is waited for `wait` at most; then, as for any other

@@ -1,7 +1,7 @@
-// Connections per source, counted in memory shared by the master and its prefork children.
-// In prefork mode a child accepts a connection itself and must apply max_per_source before
-// it echoes a byte, without a round trip to the master: it counts the connection here. The
-// master, which sees every connection end (or its child die), takes the count back.
+// Connections per key (a source_key or a network_key), counted in memory shared by the
+// master and all its children, so that whoever accepts a connection (the master in fork
+// mode, a child in prefork mode) counts it before a byte is echoed, and a child can take
+// its own count back. ClientCounts (client_counts.hpp) says who holds what.
 #pragma once
 
 #include "os/address.hpp"
