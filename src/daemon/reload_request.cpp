@@ -35,13 +35,14 @@ socklen_t answer_address(std::uint32_t token, sockaddr_un& address)
                                   static_cast<std::size_t>(n));
 }
 
-// The signals `pid` blocks, from /proc (a master blocks what it reads from its signalfd).
-// Throws ESRCH if there is no such process.
-std::uint64_t blocked_signals(pid_t pid)
+// The signals `pid` blocks, from /proc (a master blocks what it reads from its signalfd),
+// or nothing if /proc does not show the process. Throws ESRCH if there is no such process.
+std::optional<std::uint64_t> blocked_signals(pid_t pid)
 {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     if (!status) {
-        throw_sys_error("send the reload request to pid " + std::to_string(pid), ESRCH);
+        check_sys(::kill(pid, 0), "send the reload request to pid " + std::to_string(pid));
+        return std::nullopt;  // alive, but hidden from us
     }
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("SigBlk:", 0) == 0) {
@@ -51,9 +52,16 @@ std::uint64_t blocked_signals(pid_t pid)
     return 0;
 }
 
+// A process /proc hides from us (hidepid: the unit's ProtectProc=invisible, when
+// PrivateUsers= gives ExecReload a user namespace of its own) cannot be checked; the pid
+// we were given ($MAINPID there) is trusted then.
 void check_master(pid_t pid)
 {
-    const std::uint64_t blocked = blocked_signals(pid);
+    const std::optional<std::uint64_t> seen = blocked_signals(pid);
+    if (!seen) {
+        return;
+    }
+    const std::uint64_t blocked = *seen;
     auto blocks = [blocked](int signal) { return (blocked >> (signal - 1)) & 1U; };
     if (!blocks(SIGHUP) || !blocks(reload_request_signal())) {
         throw NotAMaster("pid " + std::to_string(pid) +
@@ -121,16 +129,20 @@ std::optional<ReloadOutcome> answer_so_far(pid_t pid, int socket_fd)
     }
 }
 
-// Whether `pid` is gone: no such process, or a zombie its parent has not reaped yet.
+// Whether `pid` is gone: no such process, or a zombie its parent has not reaped yet (where
+// /proc shows it).
 bool gone(pid_t pid)
 {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) {
+        return true;
+    }
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     for (std::string line; std::getline(status, line);) {
         if (line.rfind("State:", 0) == 0) {
             return line.find('Z') != std::string::npos || line.find('X') != std::string::npos;
         }
     }
-    return true;
+    return false;
 }
 
 }  // namespace
