@@ -1,14 +1,15 @@
 #include "daemon/reload_request.hpp"
 
 #include "common/signals.hpp"
+#include "os/clock.hpp"
 #include "os/sys_error.hpp"
 #include "os/unique_fd.hpp"
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/uio.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -22,8 +23,6 @@
 namespace echod {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // The abstract socket name ("\0echod-reload-TOKEN") and its length.
 socklen_t answer_address(std::uint32_t token, sockaddr_un& address)
 {
@@ -35,21 +34,29 @@ socklen_t answer_address(std::uint32_t token, sockaddr_un& address)
                                   static_cast<std::size_t>(n));
 }
 
-// The signals `pid` blocks, from /proc (a master blocks what it reads from its signalfd),
-// or nothing if /proc does not show the process. Throws ESRCH if there is no such process.
-std::optional<std::uint64_t> blocked_signals(pid_t pid)
+// The value of `field` ("SigBlk:", "State:") in /proc/PID/status, or nothing if /proc does
+// not show the process (gone, or hidden from us).
+std::optional<std::string> status_field(pid_t pid, const std::string& field)
 {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    if (!status) {
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind(field, 0) == 0) {
+            return line.substr(field.size());
+        }
+    }
+    return std::nullopt;
+}
+
+// The signals `pid` blocks (a master blocks what it reads from its signalfd), or nothing if
+// /proc does not show the process. Throws ESRCH if there is no such process.
+std::optional<std::uint64_t> blocked_signals(pid_t pid)
+{
+    const std::optional<std::string> blocked = status_field(pid, "SigBlk:");
+    if (!blocked) {
         check_sys(::kill(pid, 0), "send the reload request to pid " + std::to_string(pid));
         return std::nullopt;  // alive, but hidden from us
     }
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("SigBlk:", 0) == 0) {
-            return std::stoull(line.substr(7), nullptr, 16);
-        }
-    }
-    return 0;
+    return std::stoull(*blocked, nullptr, 16);
 }
 
 // A process /proc hides from us (hidepid: the unit's ProtectProc=invisible, when
@@ -136,13 +143,8 @@ bool gone(pid_t pid)
     if (::kill(pid, 0) != 0 && errno == ESRCH) {
         return true;
     }
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("State:", 0) == 0) {
-            return line.find('Z') != std::string::npos || line.find('X') != std::string::npos;
-        }
-    }
-    return false;
+    const std::optional<std::string> state = status_field(pid, "State:");
+    return state && state->find_first_of("ZX") != std::string::npos;
 }
 
 }  // namespace
