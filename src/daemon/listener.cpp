@@ -3,8 +3,10 @@
 #include "daemon/log_events.hpp"
 #include "os/sys_error.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/stat.h>
 
 #include <optional>
 
@@ -37,7 +39,7 @@ Listener open_one(const std::string& address, std::uint16_t port, const Config& 
     set_urgent_inline(fd.get(), where);
     check_sys(::bind(fd.get(), endpoint->addr(), endpoint->length), "bind " + where);
     check_sys(::listen(fd.get(), config.backlog), "listen " + where);
-    Listener listener{std::move(fd), address, config.port, {}};
+    Listener listener{std::move(fd), address, config.port, {}, false, {}};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(listener.fd.get(), listener.bound.addr(), &listener.bound.length),
               "getsockname " + where);
@@ -80,6 +82,48 @@ void log_if_clamped(int backlog, const std::vector<Listener>& listeners)
             return;
         }
     }
+}
+
+std::optional<int> socket_option(int fd, int name)
+{
+    int value = 0;
+    socklen_t length = sizeof value;
+    if (::getsockopt(fd, SOL_SOCKET, name, &value, &length) < 0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// Why `fd` is not a listening TCP socket, IPv4 or IPv6; "" when it is one.
+std::string why_not_a_tcp_listener(int fd)
+{
+    struct stat status {};
+    if (::fstat(fd, &status) < 0) {
+        return std::generic_category().message(errno);
+    }
+    if (!S_ISSOCK(status.st_mode)) {
+        return "not a socket";
+    }
+    const auto domain = socket_option(fd, SO_DOMAIN);
+    const auto type = socket_option(fd, SO_TYPE);
+    const auto protocol = socket_option(fd, SO_PROTOCOL);
+    const auto listening = socket_option(fd, SO_ACCEPTCONN);
+    if (!domain || !type || !protocol || !listening) {
+        return std::generic_category().message(errno);
+    }
+    if (*domain != AF_INET && *domain != AF_INET6) {
+        return "not an IPv4 or IPv6 stream socket";
+    }
+    if (*type == SOCK_DGRAM && *protocol == IPPROTO_UDP) {
+        return "a UDP socket; echod serves TCP only";
+    }
+    if (*type != SOCK_STREAM) {
+        return "not an IPv4 or IPv6 stream socket";
+    }
+    if (*protocol != IPPROTO_TCP) {
+        return "protocol is not TCP";
+    }
+    return *listening != 0 ? "" : "not listening";
 }
 
 }  // namespace
@@ -140,6 +184,28 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     }
     log_if_clamped(config.backlog, result);
     return result;
+}
+
+Listener adopt_listener(UniqueFd fd, std::string name)
+{
+    const int n = fd.get();
+    if (const std::string why = why_not_a_tcp_listener(n); !why.empty()) {
+        throw std::system_error(EINVAL, std::generic_category(),
+                                "socket activation: descriptor " + std::to_string(n) +
+                                    " is not a listening TCP socket (" + why + ")");
+    }
+    Listener listener{std::move(fd), {}, 0, {}, true, std::move(name)};
+    listener.bound.length = sizeof listener.bound.storage;
+    check_sys(::getsockname(n, listener.bound.addr(), &listener.bound.length),
+              "getsockname of descriptor " + std::to_string(n));
+    const int flags = check_sys(::fcntl(n, F_GETFL), "fcntl F_GETFL");
+    check_sys(::fcntl(n, F_SETFL, flags | O_NONBLOCK), "fcntl O_NONBLOCK");
+    listener.address = format_host(listener.bound);
+    listener.configured_port = listener.bound.port();
+    // Urgent bytes inline, as on our own listeners. systemd shares the socket but never
+    // reads a connection from it, so the option changes nothing for it.
+    set_urgent_inline(n, format_endpoint(listener.bound));
+    return listener;
 }
 
 std::optional<int> applied_backlog(int fd)

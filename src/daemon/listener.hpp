@@ -18,6 +18,7 @@ struct Listener {
     std::uint16_t configured_port = 0;
     Endpoint bound;               // what the kernel gave (the real port when configured 0)
     bool adopted = false;         // passed in by systemd, which keeps listening on it
+    std::string fd_name;          // adopted: the socket unit's FileDescriptorName=
 };
 
 // Opens the listeners `config` asks for. Listeners in `current` whose address stays the
@@ -26,6 +27,12 @@ struct Listener {
 // anything fails, `current` is left intact and std::system_error names the call and the
 // address.
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
+
+// A socket passed by systemd (socket activation), `name` from LISTEN_FDNAMES: checked to be
+// a listening TCP socket, IPv4 or IPv6, and made non-blocking. Throws std::system_error
+// naming the descriptor and why it is not one. Its address, port and backlog are the socket
+// unit's.
+Listener adopt_listener(UniqueFd fd, std::string name);
 
 // Stops `listeners` listening in every process that holds them (prefork children do), so
 // the port is free at once; connections still queued on them are reset, as at a close.

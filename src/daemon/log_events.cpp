@@ -171,7 +171,7 @@ void log_fatal(const std::string& why)
 
 void log_notify_failed(const std::string& why)
 {
-    log_debug("sd_notify failed: " + why);
+    log_debug("notify failed: " + why);
 }
 
 void log_connection_accepted(const Endpoint& peer, pid_t pid)

@@ -1,12 +1,12 @@
-// The master's line to systemd, and the only user of libsystemd: readiness, reload and stop
-// notifications, STATUS= counters, watchdog keep-alives, and the sockets of socket
-// activation. libsystemd is loaded (dlopen) the first time it is needed: NOTIFY_SOCKET is
-// set, or LISTEN_PID names this process. Outside systemd it is never loaded and every call
-// does nothing. Children never call any of it.
+// The master's line to systemd: readiness, reload and stop notifications, STATUS= counters,
+// watchdog keep-alives, and the sockets of socket activation, spoken with the protocol code
+// of systemd_protocol.hpp. Outside systemd (no NOTIFY_SOCKET) every call does nothing.
+// Children never call any of it.
 #pragma once
 
 #include "daemon/child_table.hpp"
 #include "daemon/listener.hpp"
+#include "daemon/systemd_protocol.hpp"
 
 #include <chrono>
 #include <optional>
@@ -15,12 +15,11 @@
 
 namespace echod {
 
-struct Libsystemd;  // the functions of libsystemd echod uses
-
 class ServiceManager {
 public:
-    // Reads NOTIFY_SOCKET and WATCHDOG_USEC once, and loads libsystemd if NOTIFY_SOCKET is
-    // set. Throws std::system_error if it cannot be loaded.
+    // Reads NOTIFY_SOCKET once, and WATCHDOG_USEC and WATCHDOG_PID when it is set. Throws
+    // SystemdVariableError if one is malformed: a Type=notify service whose notifications
+    // cannot go anywhere would only time out.
     ServiceManager();
 
     void ready(const std::string& status);
@@ -30,7 +29,7 @@ public:
 
     // The counters may have moved: tick() sends STATUS= if the text changed, at most once
     // a second.
-    void changed() { status_pending_ = notify_; }
+    void changed() { status_pending_ = notify_.has_value(); }
     // When tick() has something to send next (a watchdog ping or a pending status), if ever.
     std::optional<Clock::time_point> next_due() const;
     template <typename StatusText>
@@ -52,8 +51,7 @@ private:
     void announce(const std::string& state, const std::string& status, Clock::time_point now);
     void send(const std::string& message);
 
-    bool notify_ = false;
-    const Libsystemd* systemd_ = nullptr;  // loaded when notify_
+    std::optional<NotifySocket> notify_;
     std::optional<std::chrono::microseconds> watchdog_;  // the ping interval
     Clock::time_point next_ping_{};
     bool status_pending_ = false;
@@ -62,10 +60,10 @@ private:
 };
 
 // The sockets systemd passed (LISTEN_FDS), in order, each checked to be a listening TCP
-// socket (IPv4 or IPv6) and made non-blocking. Empty when none were passed. The LISTEN_*
-// variables are removed from the environment. Loads libsystemd if LISTEN_PID is set and is
-// not another process's pid. Throws std::system_error if it cannot be loaded, or naming the
-// first descriptor that is not a listening TCP socket.
+// socket (IPv4 or IPv6) and made non-blocking, with its name (LISTEN_FDNAMES). Empty when
+// none were passed, or LISTEN_PID names another process. The LISTEN_* variables are
+// removed from the environment. Throws SystemdVariableError if one is malformed, and
+// std::system_error naming the first descriptor that is not a listening TCP socket.
 std::vector<Listener> adopt_listeners();
 
 }  // namespace echod
