@@ -25,7 +25,7 @@
 # The packages the rootfs gets (debootstrap --include).  libboost-regex1.74.0 is
 # listed explicitly: debootstrap's resolver does not pull it in by itself for
 # libboost-log1.74.0 and then fails.  Changing this list changes the cache key.
-CONTAINER_PACKAGES="systemd,systemd-sysv,dbus,procps,iproute2,netcat-openbsd,libboost-log1.74.0,libboost-program-options1.74.0,libboost-regex1.74.0,libsystemd0"
+CONTAINER_PACKAGES="systemd,systemd-sysv,dbus,procps,iproute2,netcat-openbsd,libboost-log1.74.0,libboost-program-options1.74.0,libboost-regex1.74.0"
 CONTAINER_SUITE="bookworm"
 # Bump when the way the rootfs is built or post-processed changes: it is part of the cache key.
 _CONTAINER_RECIPE=3
