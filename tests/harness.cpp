@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -537,6 +538,38 @@ std::string echo_full_duplex(int fd, const std::string& data, std::chrono::milli
         }
     }
     return received;
+}
+
+UnixDatagram receive_datagram(int fd)
+{
+    constexpr std::size_t most_fds = 8;
+    char data[65536];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(most_fds * sizeof(int))];
+    iovec io{data, sizeof data};
+    msghdr message{};
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+    BOOST_TEST_REQUIRE(n >= 0, "recvmsg: " << std::strerror(errno));
+    BOOST_TEST((message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0, "datagram truncated");
+    UnixDatagram datagram{std::string(data, static_cast<std::size_t>(n)), -1, {}};
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            ucred credentials{};
+            std::memcpy(&credentials, CMSG_DATA(c), sizeof credentials);
+            datagram.sender = credentials.pid;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (std::size_t i = 0; i < count; ++i) {
+                int received = -1;
+                std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
+                datagram.fds.emplace_back(received);
+            }
+        }
+    }
+    return datagram;
 }
 
 std::size_t open_fd_count(pid_t pid)

@@ -130,6 +130,16 @@ bool nothing_arrives(int fd, std::chrono::milliseconds quiet);
 // what came back.
 std::string echo_full_duplex(int fd, const std::string& data, std::chrono::milliseconds timeout = 30s);
 
+// One datagram from an AF_UNIX socket (the caller has polled for it), with what came
+// alongside: the sender's pid when the socket has SO_PASSCRED, and descriptors sent as
+// SCM_RIGHTS (close-on-exec here).
+struct UnixDatagram {
+    std::string bytes;
+    pid_t sender = -1;
+    std::vector<UniqueFd> fds;
+};
+UnixDatagram receive_datagram(int fd);
+
 // /proc facts about a process.
 std::size_t open_fd_count(pid_t pid);
 std::size_t zombie_children(pid_t pid);

@@ -21,7 +21,6 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -76,11 +75,6 @@ private:
 
 bool in_environment(const char* name) { return std::getenv(name) != nullptr; }
 
-struct Datagram {
-    std::string bytes;
-    std::vector<UniqueFd> fds;  // what came as SCM_RIGHTS
-};
-
 // What systemd listens on: an AF_UNIX datagram socket, at a path or an abstract name.
 class Receiver {
 public:
@@ -103,33 +97,11 @@ public:
 
     const std::string& name() const { return name_; }
 
-    Datagram next(std::chrono::milliseconds timeout = 5s)
+    UnixDatagram next(std::chrono::milliseconds timeout = 5s)
     {
         pollfd p{fd_.get(), POLLIN, 0};
         BOOST_TEST_REQUIRE(::poll(&p, 1, static_cast<int>(timeout.count())) == 1);
-        char data[4096];
-        alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))];
-        iovec io{data, sizeof data};
-        msghdr message{};
-        message.msg_iov = &io;
-        message.msg_iovlen = 1;
-        message.msg_control = control;
-        message.msg_controllen = sizeof control;
-        const ssize_t n = ::recvmsg(fd_.get(), &message, MSG_CMSG_CLOEXEC);
-        BOOST_TEST_REQUIRE(n >= 0);
-        BOOST_TEST((message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0);
-        Datagram datagram{std::string(data, static_cast<std::size_t>(n)), {}};
-        for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                for (std::size_t i = 0; i < count; ++i) {
-                    int fd = -1;
-                    std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-                    datagram.fds.emplace_back(fd);
-                }
-            }
-        }
-        return datagram;
+        return receive_datagram(fd_.get());
     }
 
     bool empty()
@@ -148,15 +120,6 @@ std::string abstract_name()
 {
     static int n = 0;
     return "@echod-test-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
-}
-
-std::size_t open_fds()
-{
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-        ++n;
-    }
-    return n;
 }
 
 std::uint64_t monotonic_usec_now()
@@ -244,12 +207,12 @@ BOOST_AUTO_TEST_CASE(one_datagram_arrives_at_a_path_exactly_as_sent)
 {
     TempDir dir;
     Receiver receiver(dir.path() + "/notify");
-    const std::size_t before = open_fds();
+    const std::size_t before = open_fd_count(::getpid());
     send_notification(parse_notify_socket(receiver.name()), "READY=1\nSTATUS=ready");
-    const Datagram datagram = receiver.next();
+    const UnixDatagram datagram = receiver.next();
     BOOST_TEST(datagram.bytes == "READY=1\nSTATUS=ready");
     BOOST_TEST(datagram.fds.empty());
-    BOOST_TEST(open_fds() == before);  // the sending socket is closed again
+    BOOST_TEST(open_fd_count(::getpid()) == before);  // the sending socket is closed again
 }
 
 BOOST_AUTO_TEST_CASE(one_datagram_arrives_at_an_abstract_name_exactly_as_sent)
@@ -271,7 +234,7 @@ BOOST_AUTO_TEST_CASE(fdstore_delivers_a_working_descriptor)
                       {write_end.get()});
     write_end.reset();  // the received copy is now the only write end
 
-    Datagram datagram = receiver.next();
+    UnixDatagram datagram = receiver.next();
     BOOST_TEST(datagram.bytes == "FDSTORE=1\nFDNAME=pipe");
     BOOST_TEST_REQUIRE(datagram.fds.size() == 1u);
     BOOST_TEST_REQUIRE(::write(datagram.fds[0].get(), "stored", 6) == 6);
@@ -289,7 +252,7 @@ BOOST_AUTO_TEST_CASE(several_descriptors_go_in_one_message_in_order)
     UniqueFd second = listen_loopback();
     send_notification(parse_notify_socket(receiver.name()), "FDSTORE=1",
                       {first.get(), second.get()});
-    const Datagram datagram = receiver.next();
+    const UnixDatagram datagram = receiver.next();
     BOOST_TEST_REQUIRE(datagram.fds.size() == 2u);
     BOOST_TEST(local_port(datagram.fds[0].get()) == local_port(first.get()));
     BOOST_TEST(local_port(datagram.fds[1].get()) == local_port(second.get()));

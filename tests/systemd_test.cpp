@@ -76,26 +76,11 @@ public:
         if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
             return std::nullopt;
         }
-        char data[4096];
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
-        iovec io{data, sizeof data};
-        msghdr message{};
-        message.msg_iov = &io;
-        message.msg_iovlen = 1;
-        message.msg_control = control;
-        message.msg_controllen = sizeof control;
-        const ssize_t n = ::recvmsg(fd_.get(), &message, 0);
-        BOOST_TEST_REQUIRE(n >= 0);
+        UnixDatagram datagram = receive_datagram(fd_.get());
         Notification notification;
-        notification.text.assign(data, static_cast<std::size_t>(n));
+        notification.sender = datagram.sender;
+        notification.text = std::move(datagram.bytes);
         notification.at = Clock::now();
-        for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-                ucred credentials{};
-                std::memcpy(&credentials, CMSG_DATA(c), sizeof credentials);
-                notification.sender = credentials.pid;
-            }
-        }
         received_.push_back(notification);
         return notification;
     }
