@@ -452,7 +452,9 @@ BOOST_AUTO_TEST_SUITE_END()
 namespace {
 
 // Descriptors placed at 3, 4, ... with LISTEN_PID naming this process, as systemd passes
-// them. What adoption did not take is closed at the end.
+// them, and the descriptor after them closed, so a count too large fails there. What was
+// open at those numbers (ctest passes this process descriptors of its own) is put back at
+// the end, and what adoption did not take is closed.
 class Passed {
 public:
     explicit Passed(std::vector<UniqueFd> fds, const std::map<std::string, std::string>& extra = {})
@@ -461,13 +463,17 @@ public:
         // Out of the way first: a descriptor placed at 3 must not replace another one.
         std::vector<UniqueFd> high;
         for (const UniqueFd& fd : fds) {
-            high.emplace_back(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 100));
-            BOOST_TEST_REQUIRE(high.back().get() >= 100);
+            high.push_back(copy_above(fd.get(), 100));
         }
         fds.clear();
+        for (int fd = listen_fds_start; fd <= listen_fds_start + count_; ++fd) {
+            if (const int flags = ::fcntl(fd, F_GETFD); flags != -1) {
+                saved_.push_back({fd, flags, copy_above(fd, 200)});
+                ::close(fd);
+            }
+        }
         for (int i = 0; i < count_; ++i) {
             const int fd = listen_fds_start + i;
-            BOOST_TEST_REQUIRE(::fcntl(fd, F_GETFD) == -1, "descriptor " << fd << " is in use");
             BOOST_TEST_REQUIRE(::dup2(high[static_cast<std::size_t>(i)].get(), fd) == fd);
         }
         std::map<std::string, std::string> variables{
@@ -479,6 +485,8 @@ public:
             environment_.set(name, value);
         }
     }
+    Passed(const Passed&) = delete;
+    Passed& operator=(const Passed&) = delete;
     ~Passed()
     {
         for (int fd = listen_fds_start; fd < listen_fds_start + count_; ++fd) {
@@ -486,10 +494,28 @@ public:
                 ::close(fd);
             }
         }
+        for (const Saved& saved : saved_) {
+            ::dup2(saved.copy.get(), saved.fd);
+            ::fcntl(saved.fd, F_SETFD, saved.flags);
+        }
     }
 
 private:
+    struct Saved {
+        int fd;
+        int flags;
+        UniqueFd copy;
+    };
+
+    static UniqueFd copy_above(int fd, int lowest)
+    {
+        UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, lowest));
+        BOOST_TEST_REQUIRE(copy.get() >= lowest);
+        return copy;
+    }
+
     int count_;
+    std::vector<Saved> saved_;
     ScopedEnvironment environment_;
 };
 

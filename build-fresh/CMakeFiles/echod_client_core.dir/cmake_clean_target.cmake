@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libechod_client_core.a"
+)

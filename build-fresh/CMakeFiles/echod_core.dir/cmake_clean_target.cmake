@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libechod_core.a"
+)

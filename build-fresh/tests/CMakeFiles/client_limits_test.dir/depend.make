@@ -1,0 +1,2 @@
+# Empty dependencies file for client_limits_test.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty dependencies file for reload_stop_test.
+# This may be replaced when dependencies are built.
