@@ -1,4 +1,5 @@
-// Listening sockets: non-blocking, close-on-exec, one per configured address, one port.
+// Listening sockets: non-blocking, close-on-exec, one per configured address, one port; or the
+// ones systemd passed (socket activation).
 #pragma once
 
 #include "os/address.hpp"

@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libechod_core.a"
-)

@@ -1,2 +1,0 @@
-# Empty dependencies file for ref_fork_server_echod_libs.
-# This may be replaced when dependencies are built.

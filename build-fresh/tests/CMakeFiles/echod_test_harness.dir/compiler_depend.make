@@ -1,2 +1,0 @@
-# Empty compiler generated dependencies file for echod_test_harness.
-# This may be replaced when dependencies are built.

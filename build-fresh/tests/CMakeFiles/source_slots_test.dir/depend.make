@@ -1,2 +1,0 @@
-# Empty dependencies file for source_slots_test.
-# This may be replaced when dependencies are built.
