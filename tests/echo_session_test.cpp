@@ -43,11 +43,12 @@ struct Pair {
     std::future<SessionResult> start(SessionLimits limits)
     {
         return std::async(std::launch::async, [this, limits] {
-            return run_echo_session(session_end.get(), limits, control_read.get(), [this] {
+            auto read_request = [this] {
                 char c = 0;
                 const ssize_t n = ::read(control_read.get(), &c, 1);
                 return n != 1 ? StopRequest::none : c == 'n' ? StopRequest::now : StopRequest::graceful;
-            });
+            };
+            return run_echo_session(session_end.get(), limits, control_read.get(), read_request);
         });
     }
 

@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(ready_reloading_stopping_and_status_keep_their_exact_text)
     BOOST_TEST(std::stoull(stamp) <= monotonic_usec_now());
 
     manager.changed();
-    manager.tick(Clock::now() + 2s, [] { return std::string("active=1 served=1"); });
+    manager.tick(echod::Clock::now() + 2s, [] { return std::string("active=1 served=1"); });
     BOOST_TEST(receiver.next().bytes == "STATUS=active=1 served=1");
 
     manager.stopping("stopping: active=1");
@@ -316,7 +316,7 @@ BOOST_AUTO_TEST_CASE(watchdog_pings_are_watchdog_1_at_half_the_timeout)
     Receiver receiver(abstract_name());
     ScopedEnvironment notify({{"NOTIFY_SOCKET", receiver.name()}, {"WATCHDOG_USEC", "300000"}});
     ServiceManager manager;
-    const auto start = Clock::now();
+    const auto start = echod::Clock::now();
     BOOST_TEST_REQUIRE(manager.next_due().has_value());
     manager.tick(start, [] { return std::string(); });
     BOOST_TEST(receiver.next().bytes == "WATCHDOG=1");

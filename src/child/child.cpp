@@ -1,5 +1,6 @@
 #include "child/child.hpp"
 
+#include "common/child_path.hpp"
 #include "common/signals.hpp"
 #include "os/sys_error.hpp"
 
@@ -7,13 +8,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <climits>
 
 namespace echod {
 namespace {
 
-void close_range_between(unsigned first, unsigned last)
+ECHOD_CHILD_PATH void close_range_between(unsigned first, unsigned last)
 {
     if (first <= last && ::close_range(first, last, 0) != 0) {
         for (unsigned fd = first; fd <= last && fd < 65536; ++fd) {
@@ -22,9 +22,25 @@ void close_range_between(unsigned first, unsigned last)
     }
 }
 
+// In place, ascending. Not std::sort: a call into its code would be one more code page for
+// the child to fault in (common/child_path.hpp).
+ECHOD_CHILD_PATH void sort_three(int (&fds)[3])
+{
+    auto order = [](int& a, int& b) {
+        if (b < a) {
+            const int t = a;
+            a = b;
+            b = t;
+        }
+    };
+    order(fds[0], fds[1]);
+    order(fds[1], fds[2]);
+    order(fds[0], fds[1]);
+}
+
 }  // namespace
 
-void close_inherited(const int* keep, std::size_t count)
+ECHOD_CHILD_PATH void close_inherited(const int* keep, std::size_t count)
 {
     unsigned next = 3;
     for (std::size_t i = 0; i < count; ++i) {
@@ -37,7 +53,7 @@ void close_inherited(const int* keep, std::size_t count)
     close_range_between(next, UINT_MAX);
 }
 
-void watch_master(pid_t master)
+ECHOD_CHILD_PATH void watch_master(pid_t master)
 {
     // A master killed outside systemd (SIGKILL, a crash) leaves no one to stop its
     // children: have the kernel send SIGTERM, so each drains for shutdown_timeout at most.
@@ -47,25 +63,22 @@ void watch_master(pid_t master)
     }
 }
 
-void send_report(int report_fd, const ChildReport& report) noexcept
+ECHOD_CHILD_PATH void send_report(int report_fd, const ChildReport& report) noexcept
 {
     if (!write_full(report_fd, &report, sizeof report)) {
         ::_exit(child_report_failed);
     }
 }
 
-void run_child(int conn, int report_fd, const SessionLimits& limits, ClientCounts& counts,
-               int hold, pid_t master) noexcept
+ECHOD_CHILD_PATH void run_child(int conn, int report_fd, int signal_fd, const SessionLimits& limits,
+               ClientCounts& counts, int hold, pid_t master) noexcept
 {
-    const int keep[2] = {std::min(conn, report_fd), std::max(conn, report_fd)};
-    close_inherited(keep, 2);
-    const int signal_fd = reset_child_signals(false);
-    if (signal_fd < 0) {
-        ::_exit(child_setup_failed);
-    }
+    int keep[3] = {conn, report_fd, signal_fd};
+    sort_three(keep);
+    close_inherited(keep, 3);
     watch_master(master);
-    const SessionResult result = run_echo_session(
-        conn, limits, signal_fd, [signal_fd] { return read_stop(signal_fd).request; });
+    auto stop = [signal_fd] { return read_stop(signal_fd).request; };
+    const SessionResult result = run_echo_session(conn, limits, signal_fd, stop);
     counts.release(hold);  // before the client can see the close
     send_report(report_fd, ChildReport::finished(result));
     ::_exit(child_reported);

@@ -1,5 +1,7 @@
 #include "child/echo_session.hpp"
 
+#include "common/child_path.hpp"
+
 #include "os/clock.hpp"
 
 #include <poll.h>
@@ -18,8 +20,9 @@ constexpr std::size_t buffer_size = 64 * 1024;
 class Session {
 public:
     Session(int conn, const SessionLimits& limits, int control,
-            const std::function<StopRequest()>& read_control)
-        : conn_(conn), limits_(limits), control_(control), read_control_(read_control)
+            ReadControl read_control, void* context)
+        : conn_(conn), limits_(limits), control_(control), read_control_(read_control),
+          context_(context)
     {
         if (limits.max_session.count() > 0) {
             session_deadline_ = Clock::now() + limits.max_session;
@@ -117,7 +120,7 @@ private:
     // Returns whether the session must end now.
     bool handle_stop()
     {
-        const StopRequest request = read_control_ ? read_control_() : StopRequest::now;
+        const StopRequest request = read_control_ != nullptr ? read_control_(context_) : StopRequest::now;
         if (request == StopRequest::now) {
             finish(CloseReason::shutdown);
             return true;
@@ -154,7 +157,8 @@ private:
     int conn_;
     const SessionLimits& limits_;
     int control_;
-    const std::function<StopRequest()>& read_control_;
+    ReadControl read_control_;
+    void* context_;
     char buffer_[buffer_size];
     std::size_t start_ = 0;
     std::size_t end_ = 0;
@@ -180,10 +184,10 @@ const char* close_reason_name(CloseReason reason)
     return "unknown";
 }
 
-SessionResult run_echo_session(int conn, const SessionLimits& limits, int control,
-                               const std::function<StopRequest()>& read_control)
+ECHOD_CHILD_PATH SessionResult run_echo_session(int conn, const SessionLimits& limits,
+                                                int control, ReadControl read_control, void* context)
 {
-    return Session(conn, limits, control, read_control).run();
+    return Session(conn, limits, control, read_control, context).run();
 }
 
 }  // namespace echod

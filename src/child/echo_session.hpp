@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 
 namespace echod {
 
@@ -33,10 +32,25 @@ struct SessionResult {
     int error = 0;  // errno, for reset and error
 };
 
+// Says what was asked on the control descriptor; `context` is the caller's.
+using ReadControl = StopRequest (*)(void* context);
+
 // Echoes every byte until the peer shuts down its sending side (everything owed is sent
 // first), a timeout, an error, or a stop request. When `control` becomes readable,
-// `read_control` is called and says what was asked. The caller closes `conn`.
+// `read_control(context)` is called and says what was asked (without one, any readiness
+// is StopRequest::now). The caller closes `conn`.
 SessionResult run_echo_session(int conn, const SessionLimits& limits, int control = -1,
-                               const std::function<StopRequest()>& read_control = {});
+                               ReadControl read_control = nullptr, void* context = nullptr);
+
+// The same with a callable, e.g. a lambda. Not std::function: nothing to construct or
+// destroy on the child path, so no code of its own to fault in (common/child_path.hpp).
+template <typename ReadStop>
+SessionResult run_echo_session(int conn, const SessionLimits& limits, int control,
+                               ReadStop& read_control)
+{
+    return run_echo_session(
+        conn, limits, control,
+        [](void* callable) { return (*static_cast<ReadStop*>(callable))(); }, &read_control);
+}
 
 }  // namespace echod

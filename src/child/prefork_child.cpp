@@ -28,7 +28,7 @@ public:
 
     [[noreturn]] void run(pid_t master)
     {
-        signal_fd_ = reset_child_signals(true);
+        signal_fd_ = reset_prefork_child_signals();
         epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
         if (signal_fd_ < 0 || epoll_fd_ < 0 || !watch(signal_fd_, 0)) {
             ::_exit(child_setup_failed);
@@ -121,8 +121,8 @@ private:
         }
         send_report(report_fd_,
                     ChildReport::from_this_process(ReportKind::accepted).with_peer(peer));
-        const SessionResult result = run_echo_session(
-            conn, settings_.limits, signal_fd_, [this] { return read_stop(); });
+        auto stop = [this] { return read_stop(); };
+        const SessionResult result = run_echo_session(conn, settings_.limits, signal_fd_, stop);
         ++served_;
         counts_.release(hold_);  // before the client can see the close
         ChildReport finished = ChildReport::finished(result);

@@ -1,5 +1,6 @@
 #include "common/client_counts.hpp"
 
+#include "common/child_path.hpp"
 #include "os/sys_error.hpp"
 
 #include <sys/mman.h>
@@ -46,26 +47,27 @@ ClientCounts::~ClientCounts()
     ::munmap(holds_, sizeof(Hold) * hold_count);
 }
 
-ClientCounts::Hold* ClientCounts::hold(int index) const
+ECHOD_CHILD_PATH ClientCounts::Hold* ClientCounts::hold(int index) const
 {
     return index >= 0 && index < hold_count ? &holds_[index] : nullptr;
 }
 
 int ClientCounts::reserve()
 {
-    if (!free_.empty()) {
-        const int index = free_.back();
-        free_.pop_back();
+    std::vector<int, MasterOnlyAllocator<int>>& free = unused_->free;
+    if (!free.empty()) {
+        const int index = free.back();
+        free.pop_back();
         return index;
     }
-    return next_ < hold_count ? next_++ : -1;
+    return unused_->next < hold_count ? unused_->next++ : -1;
 }
 
 void ClientCounts::reap(int index)
 {
     if (hold(index) != nullptr) {
         release(index);
-        free_.push_back(index);
+        unused_->free.push_back(index);
     }
 }
 
@@ -100,7 +102,7 @@ ClientCounts::Verdict ClientCounts::admit(int index, const Endpoint& peer, const
     return Verdict::admitted;
 }
 
-void ClientCounts::release(int index)
+ECHOD_CHILD_PATH void ClientCounts::release(int index)
 {
     Hold* record = hold(index);
     if (record == nullptr) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "common/source_slots.hpp"
+#include "os/master_only.hpp"
 #include "os/address.hpp"
 
 #include <chrono>
@@ -60,8 +61,13 @@ private:
 
     SourceSlots slots_;
     Hold* holds_;
-    std::vector<int> free_;  // the master's: records not in use, the most recently freed last
-    int next_ = 0;           // records from here on were never used
+    // The master's alone, and written on every connection: master-only memory
+    // (os/master_only.hpp), while this object stays readable by the children.
+    struct Unused {
+        std::vector<int, MasterOnlyAllocator<int>> free;  // the most recently freed last
+        int next = 0;  // records from here on were never used
+    };
+    MasterOnlyPtr<Unused> unused_ = make_master_only<Unused>();
 };
 
 }  // namespace echod

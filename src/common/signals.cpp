@@ -1,5 +1,6 @@
 #include "common/signals.hpp"
 
+#include "common/child_path.hpp"
 #include "os/sys_error.hpp"
 
 #include <sys/signalfd.h>
@@ -42,7 +43,7 @@ int open_master_signal_fd()
     return check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd");
 }
 
-int reset_child_signals(bool prefork)
+int reset_prefork_child_signals()
 {
     for (int signal : child_ignored_signals) {
         ::signal(signal, SIG_IGN);
@@ -54,21 +55,17 @@ int reset_child_signals(bool prefork)
     for (int signal : child_stop_signals) {
         sigaddset(&stops, signal);
     }
-    if (prefork) {
-        // Still blocked from the master: one already pending is kept (setting SIG_IGN
-        // would discard it) and read from the signalfd.
-        ::signal(retire_signal, SIG_DFL);
-        sigaddset(&stops, retire_signal);
-    } else {
-        ::signal(retire_signal, SIG_IGN);
-    }
+    // Still blocked from the master: one already pending is kept (setting SIG_IGN would
+    // discard it) and read from the signalfd.
+    ::signal(retire_signal, SIG_DFL);
+    sigaddset(&stops, retire_signal);
     if (::sigprocmask(SIG_SETMASK, &stops, nullptr) != 0) {
         return -1;
     }
     return ::signalfd(-1, &stops, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-StopSignals read_stop(int signal_fd)
+ECHOD_CHILD_PATH StopSignals read_stop(int signal_fd)
 {
     signalfd_siginfo info{};
     StopSignals stop;

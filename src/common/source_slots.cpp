@@ -1,5 +1,6 @@
 #include "common/source_slots.hpp"
 
+#include "common/child_path.hpp"
 #include "os/sys_error.hpp"
 
 #include <pthread.h>
@@ -226,7 +227,7 @@ SourceSlots::Outcome SourceSlots::insert(std::uint64_t h, std::uint64_t tag, uns
     return Outcome::uncounted;
 }
 
-void SourceSlots::remove(const SourceKey& source)
+ECHOD_CHILD_PATH void SourceSlots::remove(const SourceKey& source)
 {
     const std::uint64_t h = hash(source);
     const std::uint64_t tag = tag_for(h);

@@ -5,6 +5,7 @@
 #include "os/address.hpp"
 #include "child/child.hpp"
 #include "os/clock.hpp"
+#include "os/master_only.hpp"
 
 #include <sys/types.h>
 
@@ -57,7 +58,10 @@ private:
     void set_state(Child& child, bool busy, bool retiring);
     void count(const Child& child, int sign);
 
-    std::unordered_map<pid_t, Child> children_;
+    // Written on every connection: master-only memory (os/master_only.hpp).
+    std::unordered_map<pid_t, Child, std::hash<pid_t>, std::equal_to<pid_t>,
+                       MasterOnlyAllocator<std::pair<const pid_t, Child>>>
+        children_;
     std::size_t busy_ = 0;
     std::size_t spares_ = 0;
 };

@@ -111,10 +111,12 @@ int run(const echod::CommandLine& command_line)
         listeners = echod::open_listeners(config, listeners);
     }
     echod::drop_privileges(config);
-    echod::Master master(command_line, std::move(config), std::move(listeners),
-                         socket_activated);
+    // In master-only memory: its fields are written on every connection, and a child
+    // needs none of them (os/master_only.hpp).
+    const auto master = echod::make_master_only<echod::Master>(
+        command_line, std::move(config), std::move(listeners), socket_activated);
     try {
-        return master.run();
+        return master->run();
     } catch (const std::exception& e) {  // after start-up: a bug, not a start failure
         echod::log_fatal(e.what());
         return exit_software;

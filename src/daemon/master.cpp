@@ -52,7 +52,7 @@ int Master::run()
 void Master::poll_once()
 {
     // Kept between passes: no allocation (and no heap page written) per pass.
-    std::vector<pollfd>& fds = poll_fds_;
+    auto& fds = poll_fds_;
     fds.assign({{signal_fd_.get(), POLLIN, 0}, {report_read_.get(), POLLIN, 0}});
     const Clock::time_point now = Clock::now();
     end_pause_if_over(now);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -100,12 +101,14 @@ private:
     pid_t pid_ = ::getpid();  // for the children, who watch for the master's death
     ServiceManager service_;
     bool reload_failed_ = false;  // the last reload kept the old settings; STATUS says so
-    std::vector<pollfd> poll_fds_;
+    std::vector<pollfd, MasterOnlyAllocator<pollfd>> poll_fds_;
     UniqueFd signal_fd_;
     UniqueFd report_read_;
     UniqueFd report_write_;
     ChildTable children_;
-    ClientCounts counts_;  // per source and per network, shared with every child
+    // Per source and per network, shared with every child: not in the Master object, which
+    // is master-only memory (main.cpp).
+    std::unique_ptr<ClientCounts> counts_ = std::make_unique<ClientCounts>();
     std::size_t spawn_rate_ = 1;
     bool spares_short_ = false;  // prefork: fewer spares than wanted, fork more next pass
     Clock::time_point next_retire_{};

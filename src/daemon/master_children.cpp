@@ -1,6 +1,7 @@
 // The master's child half: accept, apply the limits, fork, read reports, reap, log.
 #include "daemon/master.hpp"
 
+#include "common/child_path.hpp"
 #include "os/sys_error.hpp"
 
 #include <sys/socket.h>
@@ -57,11 +58,11 @@ void Master::accept_from(const Listener& listener)
 // Counted before the fork, so a refused client costs no process.
 void Master::admit(UniqueFd conn, const Endpoint& peer)
 {
-    const int hold = counts_.reserve();
+    const int hold = counts_->reserve();
     const ClientCounts::Verdict verdict =
-        counts_.admit(hold, peer, client_limits(), std::chrono::milliseconds(0));
+        counts_->admit(hold, peer, client_limits(), std::chrono::milliseconds(0));
     if (verdict != ClientCounts::Verdict::admitted) {
-        counts_.reap(hold);
+        counts_->reap(hold);
         refuse(peer, verdict, Clock::now());
         return;  // closed with nothing written: a banner would corrupt the echo
     }
@@ -85,19 +86,27 @@ unsigned Master::limit_of(ClientLimitKind kind) const
     return kind == ClientLimitKind::network ? config_.max_per_network : config_.max_per_source;
 }
 
-void Master::spawn(UniqueFd conn, const Endpoint& peer, int hold)
+ECHOD_CHILD_PATH void Master::spawn(UniqueFd conn, const Endpoint& peer, int hold)
 {
+    // Everything the child needs is copied to the stack before fork: the Master object is
+    // master-only memory, which the child does not have (os/master_only.hpp), and what the
+    // child runs is kept to the few pages of the child path (common/child_path.hpp).
+    const SessionLimits limits = session_limits();
+    const int report_fd = report_write_.get();
+    const int signal_fd = signal_fd_.get();
+    ClientCounts& counts = *counts_;
+    const pid_t master = pid_;
     const pid_t pid = ::fork();
-    const int fork_error = errno;
     if (pid == 0) {
-        run_child(conn.get(), report_write_.get(), session_limits(), counts_, hold, pid_);
+        run_child(conn.get(), report_fd, signal_fd, limits, counts, hold, master);
     }
-    const Clock::time_point now = Clock::now();
     if (pid < 0) {
-        counts_.reap(hold);
+        const int fork_error = errno;
+        counts_->reap(hold);
         fork_failed(fork_error, "dropping clients and backing off");  // conn closes here
         return;
     }
+    const Clock::time_point now = Clock::now();
     children_.add(pid, peer, now, hold);
     log_connection_accepted(peer, pid);
 }
@@ -164,7 +173,7 @@ void Master::reap_children()
             drain_reports();
         }
         if (auto child = children_.take(pid)) {
-            counts_.reap(child->hold);  // what a killed child still held
+            counts_->reap(child->hold);  // what a killed child still held
             if (child->prefork) {
                 prefork_child_exited(pid, *child, status);
             } else {
@@ -220,7 +229,7 @@ void Master::settle_limits(Clock::time_point now)
 bool Master::still_full(const SourceKey& key, const ClientLimit& limit) const
 {
     const unsigned max = limit_of(limit.kind);
-    return max > 0 && counts_.count(key) >= max;
+    return max > 0 && counts_->count(key) >= max;
 }
 
 }  // namespace echod

@@ -66,13 +66,17 @@ bool Master::spawn_spare()
     std::sort(keep.begin(), keep.end());
     const PreforkSettings settings{session_limits(), client_limits(),
                                    config_.max_connections_per_child};
-    const int hold = counts_.reserve();
+    const int hold = counts_->reserve();
+    // Copied to the stack: the child does not have the Master object (os/master_only.hpp).
+    const int report_fd = report_write_.get();
+    ClientCounts& counts = *counts_;
+    const pid_t master = pid_;
     const pid_t pid = ::fork();
     if (pid == 0) {
-        run_prefork_child(listeners, keep, report_write_.get(), settings, counts_, hold, pid_);
+        run_prefork_child(listeners, keep, report_fd, settings, counts, hold, master);
     }
     if (pid < 0) {
-        counts_.reap(hold);
+        counts_->reap(hold);
         fork_failed(errno, "backing off");
         return false;
     }

@@ -59,21 +59,47 @@ std::optional<std::uint64_t> blocked_signals(pid_t pid)
     return std::stoull(*blocked, nullptr, 16);
 }
 
+bool blocks_reload_signals(std::uint64_t blocked)
+{
+    auto blocks = [blocked](int signal) { return (blocked >> (signal - 1)) & 1U; };
+    return blocks(SIGHUP) && blocks(reload_request_signal());
+}
+
+// Whether `pid` is a fork-mode child: those keep the master's signal mask (and read their
+// stop signals from the master's signalfd), so the mask alone does not tell them from
+// their master; their parent does: a process of the same name that blocks the same.
+bool child_of_a_master(pid_t pid)
+{
+    const std::optional<std::string> parent = status_field(pid, "PPid:");
+    const std::optional<std::string> name = status_field(pid, "Name:");
+    if (!parent || !name) {
+        return false;
+    }
+    const pid_t ppid = static_cast<pid_t>(std::stol(*parent));
+    const std::optional<std::string> parent_name = status_field(ppid, "Name:");
+    const std::optional<std::string> parent_blocked = status_field(ppid, "SigBlk:");
+    return parent_name && parent_blocked && *parent_name == *name &&
+           blocks_reload_signals(std::stoull(*parent_blocked, nullptr, 16));
+}
+
 // A process /proc hides from us (hidepid: the unit's ProtectProc=invisible, when
 // PrivateUsers= gives ExecReload a user namespace of its own) cannot be checked; the pid
 // we were given ($MAINPID there) is trusted then.
 void check_master(pid_t pid)
 {
-    const std::optional<std::uint64_t> seen = blocked_signals(pid);
-    if (!seen) {
+    const std::optional<std::uint64_t> blocked = blocked_signals(pid);
+    if (!blocked) {
         return;
     }
-    const std::uint64_t blocked = *seen;
-    auto blocks = [blocked](int signal) { return (blocked >> (signal - 1)) & 1U; };
-    if (!blocks(SIGHUP) || !blocks(reload_request_signal())) {
+    if (!blocks_reload_signals(*blocked)) {
         throw NotAMaster("pid " + std::to_string(pid) +
                          " is not an echod master (it does not read the reload request from a"
                          " signalfd); nothing was sent");
+    }
+    if (child_of_a_master(pid)) {
+        throw NotAMaster("pid " + std::to_string(pid) +
+                         " is not an echod master (it is a child serving a connection); nothing"
+                         " was sent");
     }
 }
 

@@ -9,7 +9,8 @@ void throw_sys_error(const std::string& call, int error)
     throw std::system_error(error, std::generic_category(), call);
 }
 
-bool write_full(int fd, const void* data, std::size_t size) noexcept
+// Hot: the child path uses it to report (common/child_path.hpp; os/ cannot include it).
+__attribute__((hot)) bool write_full(int fd, const void* data, std::size_t size) noexcept
 {
     const char* p = static_cast<const char*>(data);
     while (size > 0) {
