@@ -1,6 +1,7 @@
 #include "child/prefork_child.hpp"
 
 #include "child/child.hpp"
+#include "common/child_path.hpp"
 #include "daemon/listener.hpp"
 #include "common/signals.hpp"
 #include "os/sys_error.hpp"
@@ -16,21 +17,21 @@ namespace {
 
 class PreforkChild {
 public:
-    PreforkChild(std::vector<int>& listeners, int report_fd, const PreforkSettings& settings,
-                 ClientCounts& counts, int hold)
+    PreforkChild(std::vector<int>& listeners, int report_fd, int signal_fd,
+                 const PreforkSettings& settings, ClientCounts& counts, int hold)
         : listeners_(listeners),
           report_fd_(report_fd),
           settings_(settings),
           counts_(counts),
-          hold_(hold)
+          hold_(hold),
+          signal_fd_(signal_fd)
     {
     }
 
-    [[noreturn]] void run(pid_t master)
+    ECHOD_CHILD_PATH [[noreturn]] void run(pid_t master)
     {
-        signal_fd_ = reset_prefork_child_signals();
         epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-        if (signal_fd_ < 0 || epoll_fd_ < 0 || !watch(signal_fd_, 0)) {
+        if (epoll_fd_ < 0 || !watch(signal_fd_, 0)) {
             ::_exit(child_setup_failed);
         }
         for (int fd : listeners_) {
@@ -47,7 +48,7 @@ public:
     }
 
 private:
-    bool watch(int fd, std::uint32_t flags)
+    ECHOD_CHILD_PATH bool watch(int fd, std::uint32_t flags)
     {
         epoll_event event{};
         event.events = EPOLLIN | flags;
@@ -59,7 +60,7 @@ private:
     // retire request) is checked before another is taken. A listener event comes before a
     // stop request in the same pass: EPOLLEXCLUSIVE woke only this child for it, so it
     // serves that client before it leaves.
-    void wait_and_accept()
+    ECHOD_CHILD_PATH void wait_and_accept()
     {
         epoll_event events[8];
         const int n = ::epoll_wait(epoll_fd_, events, 8, -1);
@@ -77,7 +78,7 @@ private:
     }
 
     // Returns whether a connection was taken (served or refused).
-    bool accept_from(int listener)
+    ECHOD_CHILD_PATH bool accept_from(int listener)
     {
         Endpoint peer;
         peer.length = sizeof peer.storage;
@@ -109,7 +110,7 @@ private:
         ::_exit(child_reported);
     }
 
-    void serve(int conn, const Endpoint& peer)
+    ECHOD_CHILD_PATH void serve(int conn, const Endpoint& peer)
     {
         const ClientCounts::Verdict verdict = counts_.admit(
             hold_, peer, settings_.client_limits, ClientCounts::child_wait);
@@ -133,10 +134,10 @@ private:
 
     // Any stop or retire request closes the listeners at once, so a port the master gave up
     // (a reload, a stop, the master's death) is not held open by a child that drains.
-    StopRequest read_stop()
+    ECHOD_CHILD_PATH StopRequest read_stop()
     {
         const StopSignals stop = echod::read_stop(signal_fd_);
-        retiring_ = retiring_ || stop.any;
+        retiring_ = retiring_ || stop.retire || stop.request != StopRequest::none;
         if (retiring_) {
             while (!listeners_.empty()) {
                 drop_listener(listeners_.back());
@@ -149,7 +150,7 @@ private:
     // stays open in the master and the other children, so a descriptor closed while still
     // registered goes on being reported, under a number that no longer names it. Deregister
     // first.
-    void drop_listener(int listener)
+    ECHOD_CHILD_PATH void drop_listener(int listener)
     {
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener, nullptr);
         ::close(listener);
@@ -163,7 +164,7 @@ private:
     const PreforkSettings& settings_;
     ClientCounts& counts_;
     int hold_;
-    int signal_fd_ = -1;
+    int signal_fd_;  // the master's, inherited (common/signals.hpp)
     int epoll_fd_ = -1;
     unsigned served_ = 0;
     bool retiring_ = false;
@@ -171,12 +172,13 @@ private:
 
 }  // namespace
 
-void run_prefork_child(std::vector<int>& listeners, const std::vector<int>& keep, int report_fd,
-                       const PreforkSettings& settings, ClientCounts& counts, int hold,
-                       pid_t master) noexcept
+ECHOD_CHILD_PATH void run_prefork_child(std::vector<int>& listeners, const std::vector<int>& keep,
+                                        int report_fd, int signal_fd,
+                                        const PreforkSettings& settings, ClientCounts& counts,
+                                        int hold, pid_t master) noexcept
 {
     close_inherited(keep.data(), keep.size());
-    PreforkChild(listeners, report_fd, settings, counts, hold).run(master);
+    PreforkChild(listeners, report_fd, signal_fd, settings, counts, hold).run(master);
 }
 
 }  // namespace echod

@@ -25,7 +25,7 @@ struct PreforkSettings {
 // `listeners` is the master's vector (the child changes its copy of the page only when a
 // listener is dropped); `keep` is every descriptor the child keeps, in ascending order.
 [[noreturn]] void run_prefork_child(std::vector<int>& listeners, const std::vector<int>& keep,
-                                    int report_fd,
+                                    int report_fd, int signal_fd,
                                     const PreforkSettings& settings, ClientCounts& counts,
                                     int hold, pid_t master) noexcept;
 

@@ -1,4 +1,5 @@
-// ECHOD_CHILD_PATH marks a function a fork-mode child runs between fork() and _exit().
+// ECHOD_CHILD_PATH marks a function a child runs between fork() and _exit() (in prefork
+// mode, between fork() and its first connection too).
 //
 // A child starts with none of the master's code pages in its page table: each code page it
 // touches first is a page fault (which maps the 16 pages around it), and every page mapped

@@ -71,7 +71,7 @@ void ClientCounts::reap(int index)
     }
 }
 
-ClientCounts::Verdict ClientCounts::admit(int index, const Endpoint& peer, const Limits& limits,
+ECHOD_CHILD_PATH ClientCounts::Verdict ClientCounts::admit(int index, const Endpoint& peer, const Limits& limits,
                                           std::chrono::milliseconds wait)
 {
     Hold* record = hold(index);

@@ -39,30 +39,9 @@ void block_master_signals()
 
 int open_master_signal_fd()
 {
-    const sigset_t set = master_signals();
+    sigset_t set = master_signals();
+    sigaddset(&set, retire_signal);  // read and ignored here; read by prefork children
     return check_sys(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), "signalfd");
-}
-
-int reset_prefork_child_signals()
-{
-    for (int signal : child_ignored_signals) {
-        ::signal(signal, SIG_IGN);
-    }
-    ::signal(reload_request_signal(), SIG_IGN);  // its default would end the child
-    ::signal(SIGCHLD, SIG_DFL);
-    sigset_t stops;
-    sigemptyset(&stops);
-    for (int signal : child_stop_signals) {
-        sigaddset(&stops, signal);
-    }
-    // Still blocked from the master: one already pending is kept (setting SIG_IGN would
-    // discard it) and read from the signalfd.
-    ::signal(retire_signal, SIG_DFL);
-    sigaddset(&stops, retire_signal);
-    if (::sigprocmask(SIG_SETMASK, &stops, nullptr) != 0) {
-        return -1;
-    }
-    return ::signalfd(-1, &stops, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
 ECHOD_CHILD_PATH StopSignals read_stop(int signal_fd)
@@ -70,8 +49,9 @@ ECHOD_CHILD_PATH StopSignals read_stop(int signal_fd)
     signalfd_siginfo info{};
     StopSignals stop;
     while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-        stop.any = true;
-        if (info.ssi_signo == SIGINT) {
+        if (info.ssi_signo == static_cast<std::uint32_t>(retire_signal)) {
+            stop.retire = true;
+        } else if (info.ssi_signo == SIGINT) {
             stop.request = StopRequest::now;
         } else if (info.ssi_signo == SIGTERM && stop.request == StopRequest::none) {
             stop.request = StopRequest::graceful;

@@ -49,21 +49,17 @@ void block_master_signals();
 // A non-blocking, close-on-exec signalfd for the master's signals.
 int open_master_signal_fd();
 
-// A fork-mode child changes nothing: it keeps the master's mask and dispositions and reads
-// the master's signalfd, which it inherits (a read there returns the signals queued to the
-// reader). read_stop() takes SIGTERM and SIGINT from it and discards the master's other
-// signals, so for a child they are ignored; retire_signal stays ignored (a group-wide one
-// is not for it). That is no system call between fork and the echo for signals.
-//
-// A prefork child, first thing after fork: ignores the master's signals, restores SIGCHLD,
-// blocks SIGTERM, SIGINT and retire_signal, and returns a signalfd reporting them, or -1.
-int reset_prefork_child_signals();
-
-// The stop requests waiting on a child's signalfd (its own, or the master's in fork mode:
-// the master's other signals are read and discarded).
+// A child changes nothing: it keeps the master's mask and dispositions and reads the
+// master's signalfd, which it inherits (a read there returns the signals queued to the
+// reader). read_stop() takes SIGTERM, SIGINT and retire_signal from it and discards the
+// master's other signals, so for a child they are ignored. That is no system call between
+// fork and the echo for signals. (retire_signal is in the master's signalfd for its
+// children: the master reads and ignores it.)
+// The requests waiting on a child's signalfd (the master's, inherited; the master's other
+// signals are read and discarded).
 struct StopSignals {
     StopRequest request = StopRequest::none;  // SIGINT: now; SIGTERM: graceful
-    bool any = false;                         // any signal at all (retire_signal included)
+    bool retire = false;                      // retire_signal (prefork children act on it)
 };
 StopSignals read_stop(int signal_fd);
 

@@ -155,7 +155,7 @@ std::size_t SourceSlots::home(const SourceKey& source)
     return hash(source) & (slot_count - 1);
 }
 
-SourceSlots::Probe SourceSlots::probe(std::uint64_t h, std::uint64_t tag) const
+ECHOD_CHILD_PATH SourceSlots::Probe SourceSlots::probe(std::uint64_t h, std::uint64_t tag) const
 {
     Probe result;
     for (std::size_t i = 0; i < probe_limit; ++i) {
@@ -177,7 +177,7 @@ SourceSlots::Probe SourceSlots::probe(std::uint64_t h, std::uint64_t tag) const
     return result;
 }
 
-SourceSlots::Outcome SourceSlots::try_add(const SourceKey& source, unsigned limit,
+ECHOD_CHILD_PATH SourceSlots::Outcome SourceSlots::try_add(const SourceKey& source, unsigned limit,
                                           std::chrono::milliseconds wait)
 {
     const std::uint64_t h = hash(source);
@@ -198,7 +198,7 @@ SourceSlots::Outcome SourceSlots::try_add(const SourceKey& source, unsigned limi
     return Outcome::uncounted;
 }
 
-SourceSlots::Outcome SourceSlots::insert(std::uint64_t h, std::uint64_t tag, unsigned limit,
+ECHOD_CHILD_PATH SourceSlots::Outcome SourceSlots::insert(std::uint64_t h, std::uint64_t tag, unsigned limit,
                                         std::chrono::milliseconds wait)
 {
     InsertLock lock(shared_->insert_lock, wait);

@@ -2,6 +2,8 @@
 // max_spare_children, and reads what they report about the connections they accept.
 #include "daemon/master.hpp"
 
+#include "common/child_path.hpp"
+
 #include "child/prefork_child.hpp"
 #include "common/signals.hpp"
 
@@ -54,7 +56,7 @@ void Master::maintain_spares(Clock::time_point now)
     }
 }
 
-bool Master::spawn_spare()
+ECHOD_CHILD_PATH bool Master::spawn_spare()
 {
     // Built here, so the child allocates nothing.
     std::vector<int> listeners;
@@ -63,17 +65,19 @@ bool Master::spawn_spare()
     }
     std::vector<int> keep = listeners;
     keep.push_back(report_write_.get());
+    keep.push_back(signal_fd_.get());  // the child reads its signals there
     std::sort(keep.begin(), keep.end());
     const PreforkSettings settings{session_limits(), client_limits(),
                                    config_.max_connections_per_child};
     const int hold = counts_->reserve();
     // Copied to the stack: the child does not have the Master object (os/master_only.hpp).
     const int report_fd = report_write_.get();
+    const int signal_fd = signal_fd_.get();
     ClientCounts& counts = *counts_;
     const pid_t master = pid_;
     const pid_t pid = ::fork();
     if (pid == 0) {
-        run_prefork_child(listeners, keep, report_fd, settings, counts, hold, master);
+        run_prefork_child(listeners, keep, report_fd, signal_fd, settings, counts, hold, master);
     }
     if (pid < 0) {
         counts_->reap(hold);
