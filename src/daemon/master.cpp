@@ -75,14 +75,15 @@ void Master::poll_once()
     if (ready > 0) {
         service_.changed();  // a connection, a report or a signal: the counters may move
     }
-    if (fds[1].revents != 0) {
-        drain_reports();
-    }
-    // Accept before handling signals: a reload may replace the listeners.
+    // New clients first: a client waits on the fork, while reports and reaping wait on no
+    // one. Accept before handling signals too: a reload may replace the listeners.
     for (std::size_t i = 2; i < fds.size(); ++i) {
         if (fds[i].revents != 0) {
             accept_from(listeners_[i - 2]);
         }
+    }
+    if (fds[1].revents != 0) {
+        drain_reports();
     }
     if (fds[0].revents != 0) {
         read_signals();
