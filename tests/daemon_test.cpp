@@ -377,8 +377,8 @@ BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)
     }
     BOOST_TEST_REQUIRE(master_signalfd_mask.size() == 25u);
     // Beyond 0-2: a socket, a pipe and a signalfd: the pipe is the write end (not the
-    // report pipe's read end), and the signalfd is the master's, inherited (its mask is the
-    // master's; a read there returns the child's own signals).
+    // report pipe's read end), and the signalfd is one the master opened for its children,
+    // inherited (its mask is the master's; a read there returns the child's own signals).
     std::multiset<std::string> kinds;
     for (const auto& entry : std::filesystem::directory_iterator(
              "/proc/" + std::to_string(children[0]) + "/fd")) {
@@ -412,6 +412,26 @@ BOOST_AUTO_TEST_CASE(signal_dispositions_inherited_from_the_launcher_do_not_matt
     echod.daemon.wait_for("status active=0 served=3 ");
     echod.daemon.signal(SIGTERM);
     BOOST_TEST(echod.daemon.wait_exit(5s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(signals_the_launcher_left_blocked_are_not_blocked_in_the_children)
+{
+    // Children keep the master's mask, so the master sets it whole instead of adding to
+    // what it inherited: a SIGQUIT blocked by the launcher would stay pending in children.
+    Echod echod("", {}, {"env", "--block-signal=QUIT"});
+    UniqueFd client = connect_tcp("127.0.0.1", echod.port);
+    expect_echo(client.get(), "mask");
+    const std::vector<pid_t> children = child_pids(echod.daemon.pid());
+    BOOST_TEST_REQUIRE(children.size() == 1u);
+    for (const pid_t pid : {echod.daemon.pid(), children.front()}) {
+        std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+        std::string line;
+        while (std::getline(status, line) && line.rfind("SigBlk:", 0) != 0) {
+        }
+        const unsigned long long blocked = std::stoull(line.substr(7), nullptr, 16);
+        BOOST_TEST((blocked & (1ULL << (SIGQUIT - 1))) == 0u, "pid " << pid << " " << line);
+        BOOST_TEST((blocked & (1ULL << (SIGTERM - 1))) != 0u, "pid " << pid << " " << line);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(sigusr2_does_not_stop_the_master)

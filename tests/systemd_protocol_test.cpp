@@ -325,6 +325,18 @@ BOOST_AUTO_TEST_CASE(watchdog_pings_are_watchdog_1_at_half_the_timeout)
     BOOST_TEST(receiver.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_tiny_watchdog_timeout_pings_at_most_every_millisecond)
+{
+    // WATCHDOG_USEC=1: half of it is 0, which would make the master's loop spin.
+    Receiver receiver(abstract_name());
+    ScopedEnvironment notify({{"NOTIFY_SOCKET", receiver.name()}, {"WATCHDOG_USEC", "1"}});
+    ServiceManager manager;
+    const auto start = echod::Clock::now();
+    manager.tick(start, [] { return std::string(); });
+    BOOST_TEST(receiver.next().bytes == "WATCHDOG=1");
+    BOOST_TEST((*manager.next_due() == start + 1ms));
+}
+
 BOOST_AUTO_TEST_CASE(without_notify_socket_nothing_is_sent_and_the_watchdog_is_not_read)
 {
     ScopedEnvironment watchdog({{"WATCHDOG_USEC", "not read"}});

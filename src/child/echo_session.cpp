@@ -140,7 +140,8 @@ private:
     // Returns whether the session must end now.
     bool handle_stop()
     {
-        const StopRequest request = read_control_ != nullptr ? read_control_(context_) : StopRequest::now;
+        const StopRequest request =
+            read_control_ != nullptr ? read_control_(context_) : StopRequest::now;
         if (request == StopRequest::now) {
             finish(CloseReason::shutdown);
             return true;
@@ -206,7 +207,8 @@ const char* close_reason_name(CloseReason reason)
 }
 
 ECHOD_CHILD_PATH SessionResult run_echo_session(int conn, const SessionLimits& limits,
-                                                int control, ReadControl read_control, void* context)
+                                                int control, ReadControl read_control,
+                                                void* context)
 {
     return Session(conn, limits, control, read_control, context).run();
 }

@@ -40,6 +40,9 @@ ClientCounts::ClientCounts()
         throw_sys_error("mmap (per-child holds)");
     }
     holds_ = static_cast<Hold*>(memory);  // zero pages: nothing held
+    // Room for every record at once, so reap() never allocates: it runs when fork failed,
+    // perhaps for want of memory. Master-only pages, touched only as they fill.
+    unused_->free.reserve(hold_count);
 }
 
 ClientCounts::~ClientCounts()
@@ -71,8 +74,9 @@ void ClientCounts::reap(int index)
     }
 }
 
-ECHOD_CHILD_PATH ClientCounts::Verdict ClientCounts::admit(int index, const Endpoint& peer, const Limits& limits,
-                                          std::chrono::milliseconds wait)
+ECHOD_CHILD_PATH ClientCounts::Verdict ClientCounts::admit(int index, const Endpoint& peer,
+                                                           const Limits& limits,
+                                                           std::chrono::milliseconds wait)
 {
     Hold* record = hold(index);
     if (record == nullptr) {

@@ -26,7 +26,9 @@ void block_master_signals()
 {
     sigset_t set = master_signals();
     sigaddset(&set, retire_signal);
-    check_sys(::sigprocmask(SIG_BLOCK, &set, nullptr), "sigprocmask");
+    // Exactly this set: a signal the launcher left blocked would stay blocked in every
+    // child too, since children keep this mask (common/signals.hpp).
+    check_sys(::sigprocmask(SIG_SETMASK, &set, nullptr), "sigprocmask");
     // Dispositions survive exec: reset what was inherited.
     for (int signal : master_signal_numbers) {
         ::signal(signal, SIG_DFL);

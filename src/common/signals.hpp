@@ -6,14 +6,18 @@
 //            `echod --reload`)
 //   SIGTERM  graceful stop                        drain for shutdown_timeout, then close
 //   SIGINT   fast stop                            close now
-//   SIGCHLD  reap                                 default
+//   SIGCHLD  reap                                 ignored (it has no children)
 //   SIGUSR1  log a status line                    ignored (meant for the master)
 //   SIGUSR2  ignored                              prefork: retire; fork mode: ignored
 //   SIGPIPE  ignored                              ignored
 //   SIGRTMIN+1  reload, answered (`echod --reload`)   ignored
 //
 // Signals are never handled in a handler: the master reads its set from a signalfd in its
-// poll loop, and a child reads its stop signals from a signalfd of its own.
+// poll loop. A child sets nothing up: it keeps the master's mask and dispositions, and
+// reads a second signalfd of the master's with the same set, which it inherits (a read
+// there returns the signals queued to the reader). It acts on SIGTERM, SIGINT and
+// retire_signal and reads and drops the others, which is how it ignores them. That is no
+// system call between fork and the echo for signals.
 #pragma once
 
 #include "child/echo_session.hpp"
@@ -38,25 +42,22 @@ inline int reload_request_signal()
 constexpr int master_signal_numbers[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};  // read
 constexpr int master_ignored_signals[] = {SIGPIPE, retire_signal};
 constexpr int child_stop_signals[] = {SIGTERM, SIGINT};  // read from the child's signalfd
-constexpr int child_ignored_signals[] = {SIGHUP, SIGUSR1, SIGPIPE};  // and, fork mode, retire
+// Read and dropped (SIGPIPE: ignored); retire_signal too in fork mode.
+constexpr int child_ignored_signals[] = {SIGHUP, SIGUSR1, SIGPIPE};
 
 // The master, first thing at start: resets the dispositions a launcher may have left
 // (SIG_IGN for SIGCHLD would let the kernel reap children behind the master's back),
-// blocks its signals so that one arriving during start-up waits for the loop, and ignores
-// SIGPIPE and retire_signal (blocked as well, so that one sent to a child between fork()
-// and its own signal setup stays pending there instead of being lost).
+// blocks exactly its signals (children keep this mask) so that one arriving during
+// start-up waits for the loop, and ignores SIGPIPE and retire_signal. retire_signal is
+// blocked as well: a blocked signal is queued even when ignored, so a child reads it from
+// its signalfd.
 void block_master_signals();
-// A non-blocking, close-on-exec signalfd for the master's signals.
+// A non-blocking, close-on-exec signalfd for the master's signals, and retire_signal (the
+// master reads and drops it). The master opens two: one it reads, one its children inherit.
 int open_master_signal_fd();
 
-// A child changes nothing: it keeps the master's mask and dispositions and reads the
-// master's signalfd, which it inherits (a read there returns the signals queued to the
-// reader). read_stop() takes SIGTERM, SIGINT and retire_signal from it and discards the
-// master's other signals, so for a child they are ignored. That is no system call between
-// fork and the echo for signals. (retire_signal is in the master's signalfd for its
-// children: the master reads and ignores it.)
-// The requests waiting on a child's signalfd (the master's, inherited; the master's other
-// signals are read and discarded).
+// The requests waiting on a child's signalfd; the master's other signals are read and
+// dropped.
 struct StopSignals {
     StopRequest request = StopRequest::none;  // SIGINT: now; SIGTERM: graceful
     bool retire = false;                      // retire_signal (prefork children act on it)

@@ -198,8 +198,9 @@ ECHOD_CHILD_PATH SourceSlots::Outcome SourceSlots::try_add(const SourceKey& sour
     return Outcome::uncounted;
 }
 
-ECHOD_CHILD_PATH SourceSlots::Outcome SourceSlots::insert(std::uint64_t h, std::uint64_t tag, unsigned limit,
-                                        std::chrono::milliseconds wait)
+ECHOD_CHILD_PATH SourceSlots::Outcome SourceSlots::insert(std::uint64_t h, std::uint64_t tag,
+                                                         unsigned limit,
+                                                         std::chrono::milliseconds wait)
 {
     InsertLock lock(shared_->insert_lock, wait);
     if (!lock.locked()) {

@@ -26,6 +26,9 @@ Master::Master(CommandLine command_line, Config config, std::vector<Listener> li
       socket_activated_(socket_activated)
 {
     signal_fd_.reset(open_master_signal_fd());
+    // Children inherit one of their own: a read there returns the reader's signals, and
+    // nothing a child does to it (flags, mask) can touch the master's.
+    child_signal_fd_.reset(open_master_signal_fd());
     int pipe_fds[2];
     check_sys(::pipe2(pipe_fds, O_CLOEXEC), "pipe2");
     report_read_.reset(pipe_fds[0]);

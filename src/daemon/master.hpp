@@ -102,7 +102,8 @@ private:
     ServiceManager service_;
     bool reload_failed_ = false;  // the last reload kept the old settings; STATUS says so
     std::vector<pollfd, MasterOnlyAllocator<pollfd>> poll_fds_;
-    UniqueFd signal_fd_;
+    UniqueFd signal_fd_;        // the master reads its signals here
+    UniqueFd child_signal_fd_;  // the same set, never read by the master: its children's
     UniqueFd report_read_;
     UniqueFd report_write_;
     ChildTable children_;

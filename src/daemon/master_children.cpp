@@ -93,7 +93,7 @@ ECHOD_CHILD_PATH void Master::spawn(UniqueFd conn, const Endpoint& peer, int hol
     // child runs is kept to the few pages of the child path (common/child_path.hpp).
     const SessionLimits limits = session_limits();
     const int report_fd = report_write_.get();
-    const int signal_fd = signal_fd_.get();
+    const int signal_fd = child_signal_fd_.get();
     ClientCounts& counts = *counts_;
     const pid_t master = pid_;
     const pid_t pid = ::fork();

@@ -65,14 +65,14 @@ ECHOD_CHILD_PATH bool Master::spawn_spare()
     }
     std::vector<int> keep = listeners;
     keep.push_back(report_write_.get());
-    keep.push_back(signal_fd_.get());  // the child reads its signals there
+    keep.push_back(child_signal_fd_.get());  // the child reads its signals there
     std::sort(keep.begin(), keep.end());
     const PreforkSettings settings{session_limits(), client_limits(),
                                    config_.max_connections_per_child};
     const int hold = counts_->reserve();
     // Copied to the stack: the child does not have the Master object (os/master_only.hpp).
     const int report_fd = report_write_.get();
-    const int signal_fd = signal_fd_.get();
+    const int signal_fd = child_signal_fd_.get();
     ClientCounts& counts = *counts_;
     const pid_t master = pid_;
     const pid_t pid = ::fork();
@@ -80,8 +80,9 @@ ECHOD_CHILD_PATH bool Master::spawn_spare()
         run_prefork_child(listeners, keep, report_fd, signal_fd, settings, counts, hold, master);
     }
     if (pid < 0) {
+        const int fork_error = errno;
         counts_->reap(hold);
-        fork_failed(errno, "backing off");
+        fork_failed(fork_error, "backing off");
         return false;
     }
     children_.add_spare(pid, hold);

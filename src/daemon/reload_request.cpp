@@ -65,21 +65,25 @@ bool blocks_reload_signals(std::uint64_t blocked)
     return blocks(SIGHUP) && blocks(reload_request_signal());
 }
 
-// Whether `pid` is a fork-mode child: those keep the master's signal mask (and read their
-// stop signals from the master's signalfd), so the mask alone does not tell them from
-// their master; their parent does: a process of the same name that blocks the same.
-bool child_of_a_master(pid_t pid)
+// The master `pid` is a child of, if it is one: children keep the master's signal mask
+// (and read their signals from a signalfd the master opened), so the mask alone does not
+// tell them from their master; their parent does: a process of the same name that blocks
+// the same.
+std::optional<pid_t> master_of(pid_t pid)
 {
     const std::optional<std::string> parent = status_field(pid, "PPid:");
     const std::optional<std::string> name = status_field(pid, "Name:");
     if (!parent || !name) {
-        return false;
+        return std::nullopt;
     }
     const pid_t ppid = static_cast<pid_t>(std::stol(*parent));
     const std::optional<std::string> parent_name = status_field(ppid, "Name:");
     const std::optional<std::string> parent_blocked = status_field(ppid, "SigBlk:");
-    return parent_name && parent_blocked && *parent_name == *name &&
-           blocks_reload_signals(std::stoull(*parent_blocked, nullptr, 16));
+    if (parent_name && parent_blocked && *parent_name == *name &&
+        blocks_reload_signals(std::stoull(*parent_blocked, nullptr, 16))) {
+        return ppid;
+    }
+    return std::nullopt;
 }
 
 // A process /proc hides from us (hidepid: the unit's ProtectProc=invisible, when
@@ -96,10 +100,10 @@ void check_master(pid_t pid)
                          " is not an echod master (it does not read the reload request from a"
                          " signalfd); nothing was sent");
     }
-    if (child_of_a_master(pid)) {
+    if (const std::optional<pid_t> master = master_of(pid)) {
         throw NotAMaster("pid " + std::to_string(pid) +
-                         " is not an echod master (it is a child serving a connection); nothing"
-                         " was sent");
+                         " is not an echod master (it is a child of " + std::to_string(*master) +
+                         "); nothing was sent");
     }
 }
 

@@ -1,5 +1,7 @@
 #include "daemon/service_manager.hpp"
 
+#include <algorithm>
+
 #include "daemon/log_events.hpp"
 
 #include <time.h>
@@ -27,8 +29,9 @@ ServiceManager::ServiceManager() : notify_(notify_socket_from_environment())
         return;  // the pings would have nowhere to go
     }
     if (const auto timeout = watchdog_from_environment()) {
-        // Ping at half the timeout, as sd_watchdog_enabled(3) advises.
-        watchdog_ = *timeout / 2;
+        // Ping at half the timeout, as sd_watchdog_enabled(3) advises, but not more often
+        // than every millisecond: WATCHDOG_USEC=1 would otherwise make the loop spin.
+        watchdog_ = std::max<std::chrono::microseconds>(*timeout / 2, std::chrono::milliseconds(1));
     }
 }
 

@@ -1,5 +1,8 @@
 #include "os/master_only.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -45,7 +48,9 @@ Pool& pool()
     static Pool* const instance = [] {
         char* chunk = static_cast<char*>(map_master_only(chunk_size));
         Pool* created = new (chunk) Pool();
-        created->chunk_next = chunk + sizeof(Pool) + (smallest_class - sizeof(Pool) % smallest_class) % smallest_class;
+        const std::size_t header =
+            (sizeof(Pool) + smallest_class - 1) / smallest_class * smallest_class;
+        created->chunk_next = chunk + header;
         created->chunk_end = chunk + chunk_size;
         return created;
     }();
@@ -64,11 +69,19 @@ void* map_master_only(std::size_t bytes)
     }
     // Without it the memory is still correct, only copied into every child: not an error.
     ::madvise(memory, length, MADV_DONTFORK);
+#if defined(__SANITIZE_ADDRESS__)
+    // The leak checker does not scan MADV_DONTFORK mappings: what only the master-only
+    // objects point to would look leaked.
+    __lsan_register_root_region(memory, length);
+#endif
     return memory;
 }
 
 void unmap_master_only(void* memory, std::size_t bytes) noexcept
 {
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan_unregister_root_region(memory, page_rounded(bytes));
+#endif
     ::munmap(memory, page_rounded(bytes));
 }
 

@@ -36,6 +36,7 @@ struct MasterOnlyAllocator {
     {
     }
 
+    static_assert(alignof(T) <= 16, "master-only blocks are 16-byte aligned");
     T* allocate(std::size_t n) { return static_cast<T*>(master_only_allocate(n * sizeof(T))); }
     void deallocate(T* p, std::size_t n) noexcept { master_only_free(p, n * sizeof(T)); }
 
@@ -67,6 +68,7 @@ using MasterOnlyPtr = std::unique_ptr<T, MasterOnlyDelete<T>>;
 template <typename T, typename... Args>
 MasterOnlyPtr<T> make_master_only(Args&&... args)
 {
+    static_assert(alignof(T) <= 4096, "master-only objects are page-aligned at most");
     void* memory = map_master_only(sizeof(T));
     try {
         return MasterOnlyPtr<T>(new (memory) T(std::forward<Args>(args)...));
