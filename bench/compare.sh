@@ -635,9 +635,9 @@ for title, labels in panels:
         dash = 1 if s.startswith("echod") else 2 if s.startswith("ref-") else 3
         series.append(f"'{out}/cps-{s}.dat' using 1:2:3:4 with yerrorlines lw 2 dt {dash} "
                       f"lc rgb '{colour.get(s, '#bcbd22')}' title '{s}'")
-    plots.append(f"set title '{title}'\nplot " + ", \\\n     ".join(series))
+    plots.append(f'set title "{title}"\nplot ' + ", \\\n     ".join(series))
 with open(f"{out}/cps.gp", "w") as f:
-    f.write(f"""set terminal pngcairo size 1400,600 noenhanced
+    f.write(f"""set terminal pngcairo size 1400,720 noenhanced
 set output '{out}/cps.png'
 set multiplot layout 1,2 title 'Connections per second against concurrent clients (64 bytes each; median, bars: min-max of {1 if quick else 3})'
 set xlabel 'concurrent clients'
@@ -646,7 +646,7 @@ set logscale x 2
 set xrange [{min(rates) / 1.2}:{max(rates) * 1.2}]
 set yrange [0:*]
 set xtics ({", ".join(str(c) for c in rates)})
-set key top left
+set key below maxrows 4 width 2
 set grid
 {chr(10).join(plots)}
 unset multiplot

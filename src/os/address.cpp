@@ -129,7 +129,8 @@ std::size_t SourceKeyHash::operator()(const SourceKey& key) const
 // every interface, in one bucket. Each is its own source, told apart by its whole address
 // and its interface; the 20 bytes are hashed into the key's 8 (FNV-1a), as the shared
 // per-source table hashes every key anyway.
-SourceKey source_key(const Endpoint& peer)
+// Hot: a prefork child keys its client with these (src/common/child_path.hpp).
+__attribute__((hot)) SourceKey source_key(const Endpoint& peer)
 {
     SourceKey key;
     if (peer.family() == AF_INET) {
@@ -169,7 +170,7 @@ constexpr std::uint8_t link_network_tag = 0x1f;
 
 }  // namespace
 
-SourceKey network_key(const Endpoint& peer)
+__attribute__((hot)) SourceKey network_key(const Endpoint& peer)
 {
     SourceKey key;
     const SourceKey source = source_key(peer);  // IPv4-mapped peers count as IPv4
