@@ -70,8 +70,9 @@ ECHOD_CHILD_PATH void send_report(int report_fd, const ChildReport& report) noex
     }
 }
 
-ECHOD_CHILD_PATH void run_child(int conn, int report_fd, int signal_fd, const SessionLimits& limits,
-               ClientCounts& counts, int hold, pid_t master) noexcept
+ECHOD_CHILD_PATH void run_child(int conn, int report_fd, int signal_fd,
+                                const SessionLimits& limits, ClientCounts& counts, int hold,
+                                pid_t master) noexcept
 {
     int keep[3] = {conn, report_fd, signal_fd};
     sort_three(keep);

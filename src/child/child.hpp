@@ -23,11 +23,11 @@ void watch_master(pid_t master);
 // Writes `report` to the master; a child whose master is gone exits child_report_failed.
 void send_report(int report_fd, const ChildReport& report) noexcept;
 
-// Closes every inherited descriptor except `conn`, `report_fd` and the master's signalfd
-// `signal_fd` (its signals stay as the master set them: common/signals.hpp), echoes,
-// releases what the master counted for its client in `hold`, reports, and exits. If the
-// master (`master`, its parent) dies, the child gets SIGTERM: it drains as at a graceful
-// stop, then exits.
+// Closes every inherited descriptor except `conn`, `report_fd` and `signal_fd`, the
+// signalfd the master opened for its children (its signals stay as the master set them:
+// common/signals.hpp), echoes, releases what the master counted for its client in `hold`,
+// reports, and exits. If the master (`master`, its parent) dies, the child gets SIGTERM: it
+// drains as at a graceful stop, then exits.
 [[noreturn]] void run_child(int conn, int report_fd, int signal_fd, const SessionLimits& limits,
                             ClientCounts& counts, int hold, pid_t master) noexcept;
 

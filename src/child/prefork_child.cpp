@@ -167,7 +167,7 @@ private:
     const PreforkSettings& settings_;
     ClientCounts& counts_;
     int hold_;
-    int signal_fd_;  // the master's, inherited (common/signals.hpp)
+    int signal_fd_;  // the one the master opened for its children (common/signals.hpp)
     int epoll_fd_ = -1;
     unsigned served_ = 0;
     bool retiring_ = false;
