@@ -28,7 +28,7 @@ public:
     {
     }
 
-    ECHOD_CHILD_PATH [[noreturn]] void run(pid_t master)
+    [[noreturn]] ECHOD_CHILD_PATH void run(pid_t master)
     {
         epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
         if (epoll_fd_ < 0 || !watch(signal_fd_, 0)) {
