@@ -72,6 +72,25 @@ std::optional<Endpoint> parse_endpoint(const std::string& address, std::uint16_t
     return endpoint;
 }
 
+Endpoint make_endpoint(int family, const void* address, std::uint16_t port)
+{
+    Endpoint endpoint;
+    if (family == AF_INET) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&endpoint.storage);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        std::memcpy(&in->sin_addr, address, sizeof in->sin_addr);
+        endpoint.length = sizeof *in;
+    } else {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&endpoint.storage);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        std::memcpy(&in6->sin6_addr, address, sizeof in6->sin6_addr);
+        endpoint.length = sizeof *in6;
+    }
+    return endpoint;
+}
+
 bool is_wildcard(const Endpoint& endpoint)
 {
     if (endpoint.family() == AF_INET) {

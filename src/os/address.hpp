@@ -25,6 +25,9 @@ struct Endpoint {
 // name an interface of this host.
 std::optional<Endpoint> parse_endpoint(const std::string& address, std::uint16_t port);
 
+// An IPv4 (4 bytes) or IPv6 (16 bytes) address, in network order, and a port.
+Endpoint make_endpoint(int family, const void* address, std::uint16_t port);
+
 // 0.0.0.0 or ::.
 bool is_wildcard(const Endpoint& endpoint);
 // ::ffff:a.b.c.d.
