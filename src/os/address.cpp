@@ -47,28 +47,23 @@ std::optional<Endpoint> parse_endpoint(const std::string& address, std::uint16_t
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
         host = host.substr(1, host.size() - 2);
     }
-    Endpoint endpoint;
-    auto* in = reinterpret_cast<sockaddr_in*>(&endpoint.storage);
-    if (::inet_pton(AF_INET, host.c_str(), &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        endpoint.length = sizeof(sockaddr_in);
-        return endpoint;
+    in_addr ipv4{};
+    if (::inet_pton(AF_INET, host.c_str(), &ipv4) == 1) {
+        return make_endpoint(AF_INET, &ipv4, port);
     }
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&endpoint.storage);
+    in6_addr ipv6{};
     const std::size_t percent = host.find('%');
-    if (::inet_pton(AF_INET6, host.substr(0, percent).c_str(), &in6->sin6_addr) != 1) {
+    if (::inet_pton(AF_INET6, host.substr(0, percent).c_str(), &ipv6) != 1) {
         return std::nullopt;
     }
+    Endpoint endpoint = make_endpoint(AF_INET6, &ipv6, port);
     if (percent != std::string::npos) {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&endpoint.storage);
         in6->sin6_scope_id = scope_index(host.substr(percent + 1));
         if (in6->sin6_scope_id == 0) {
             return std::nullopt;
         }
     }
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(port);
-    endpoint.length = sizeof(sockaddr_in6);
     return endpoint;
 }
 
@@ -104,6 +99,23 @@ bool is_v4_mapped(const Endpoint& endpoint)
 {
     return endpoint.family() == AF_INET6 &&
            IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6*>(&endpoint.storage)->sin6_addr);
+}
+
+__attribute__((hot)) std::optional<std::array<std::uint8_t, 4>> ipv4_address(
+    const Endpoint& peer)
+{
+    std::array<std::uint8_t, 4> bytes{};
+    if (peer.family() == AF_INET) {
+        std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in*>(&peer.storage)->sin_addr,
+                    4);
+        return bytes;
+    }
+    if (!is_v4_mapped(peer)) {
+        return std::nullopt;
+    }
+    std::memcpy(bytes.data(),
+                &reinterpret_cast<const sockaddr_in6*>(&peer.storage)->sin6_addr.s6_addr[12], 4);
+    return bytes;
 }
 
 bool is_link_local(const Endpoint& endpoint)
@@ -152,18 +164,12 @@ std::size_t SourceKeyHash::operator()(const SourceKey& key) const
 __attribute__((hot)) SourceKey source_key(const Endpoint& peer)
 {
     SourceKey key;
-    if (peer.family() == AF_INET) {
-        const auto* in = reinterpret_cast<const sockaddr_in*>(&peer.storage);
+    if (const auto ipv4 = ipv4_address(peer)) {
         key.bytes[0] = SourceKey::ipv4;
-        std::memcpy(&key.bytes[1], &in->sin_addr, 4);
+        std::memcpy(&key.bytes[1], ipv4->data(), 4);
         return key;
     }
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer.storage);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-        key.bytes[0] = SourceKey::ipv4;
-        std::memcpy(&key.bytes[1], &in6->sin6_addr.s6_addr[12], 4);
-        return key;
-    }
     if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) {
         std::uint8_t whole[sizeof in6->sin6_addr + sizeof in6->sin6_scope_id];
         std::memcpy(whole, &in6->sin6_addr, sizeof in6->sin6_addr);

@@ -32,6 +32,10 @@ Endpoint make_endpoint(int family, const void* address, std::uint16_t port);
 bool is_wildcard(const Endpoint& endpoint);
 // ::ffff:a.b.c.d.
 bool is_v4_mapped(const Endpoint& endpoint);
+// The 4 bytes (network order) of an IPv4 peer, or of an IPv4-mapped IPv6 one
+// (::ffff:a.b.c.d, as a dual-stack socket reports an IPv4 client): such a peer is IPv4 for
+// every per-client rule (source keys, address ranges). Nothing for any other peer.
+std::optional<std::array<std::uint8_t, 4>> ipv4_address(const Endpoint& peer);
 // fe80::/10, which exists on every link: it means something only with a scope.
 bool is_link_local(const Endpoint& endpoint);
 // The IPv6 scope (interface index), 0 for none.

@@ -223,19 +223,14 @@ bool CidrList::in(const std::vector<Interval>& intervals, const Bytes& address)
 bool CidrList::contains(const Endpoint& peer) const noexcept
 {
     Bytes address{};
-    if (peer.family() == AF_INET) {
-        const auto* in4 = reinterpret_cast<const sockaddr_in*>(&peer.storage);
-        std::memcpy(address.data(), &in4->sin_addr, 4);
+    if (const auto ipv4 = ipv4_address(peer)) {
+        std::copy(ipv4->begin(), ipv4->end(), address.begin());
         return in(ipv4_, address);
     }
     if (peer.family() != AF_INET6) {
         return false;
     }
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer.storage);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-        std::memcpy(address.data(), &in6->sin6_addr.s6_addr[12], 4);
-        return in(ipv4_, address);
-    }
     std::memcpy(address.data(), &in6->sin6_addr, 16);
     return in(ipv6_, address);
 }
