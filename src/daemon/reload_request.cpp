@@ -34,56 +34,53 @@ socklen_t answer_address(std::uint32_t token, sockaddr_un& address)
                                   static_cast<std::size_t>(n));
 }
 
-// The value of `field` ("SigBlk:", "State:") in /proc/PID/status, or nothing if /proc does
-// not show the process (gone, or hidden from us).
-std::optional<std::string> status_field(pid_t pid, const std::string& field)
+// What echod asks of /proc/PID/status, read once per process.
+struct ProcessStatus {
+    std::string name;           // Name:
+    std::string state;          // State:
+    pid_t parent = 0;           // PPid:
+    std::uint64_t blocked = 0;  // SigBlk: the signals it blocks
+};
+
+// Nothing if /proc does not show the process (gone, or hidden from us).
+std::optional<ProcessStatus> process_status(pid_t pid)
 {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind(field, 0) == 0) {
-            return line.substr(field.size());
+    std::ifstream file("/proc/" + std::to_string(pid) + "/status");
+    ProcessStatus status;
+    bool seen = false;
+    for (std::string line; std::getline(file, line);) {
+        const std::size_t colon = line.find(':');
+        const std::string field = line.substr(0, colon);
+        const std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
+        if (field == "Name") {
+            status.name = value;
+            seen = true;
+        } else if (field == "State") {
+            status.state = value;
+        } else if (field == "PPid") {
+            status.parent = static_cast<pid_t>(std::stol(value));
+        } else if (field == "SigBlk") {
+            status.blocked = std::stoull(value, nullptr, 16);
         }
     }
-    return std::nullopt;
+    return seen ? std::optional(status) : std::nullopt;
 }
 
-// The signals `pid` blocks (a master blocks what it reads from its signalfd), or nothing if
-// /proc does not show the process. Throws ESRCH if there is no such process.
-std::optional<std::uint64_t> blocked_signals(pid_t pid)
-{
-    const std::optional<std::string> blocked = status_field(pid, "SigBlk:");
-    if (!blocked) {
-        check_sys(::kill(pid, 0), "send the reload request to pid " + std::to_string(pid));
-        return std::nullopt;  // alive, but hidden from us
-    }
-    return std::stoull(*blocked, nullptr, 16);
-}
-
+// A master blocks what it reads from its signalfd.
 bool blocks_reload_signals(std::uint64_t blocked)
 {
     auto blocks = [blocked](int signal) { return (blocked >> (signal - 1)) & 1U; };
     return blocks(SIGHUP) && blocks(reload_request_signal());
 }
 
-// The master `pid` is a child of, if it is one: children keep the master's signal mask
+// Whether `process` is a child of an echod master: children keep the master's signal mask
 // (and read their signals from a signalfd the master opened), so the mask alone does not
 // tell them from their master; their parent does: a process of the same name that blocks
 // the same.
-std::optional<pid_t> master_of(pid_t pid)
+bool child_of_a_master(const ProcessStatus& process)
 {
-    const std::optional<std::string> parent = status_field(pid, "PPid:");
-    const std::optional<std::string> name = status_field(pid, "Name:");
-    if (!parent || !name) {
-        return std::nullopt;
-    }
-    const pid_t ppid = static_cast<pid_t>(std::stol(*parent));
-    const std::optional<std::string> parent_name = status_field(ppid, "Name:");
-    const std::optional<std::string> parent_blocked = status_field(ppid, "SigBlk:");
-    if (parent_name && parent_blocked && *parent_name == *name &&
-        blocks_reload_signals(std::stoull(*parent_blocked, nullptr, 16))) {
-        return ppid;
-    }
-    return std::nullopt;
+    const std::optional<ProcessStatus> parent = process_status(process.parent);
+    return parent && parent->name == process.name && blocks_reload_signals(parent->blocked);
 }
 
 // A process /proc hides from us (hidepid: the unit's ProtectProc=invisible, when
@@ -91,19 +88,21 @@ std::optional<pid_t> master_of(pid_t pid)
 // we were given ($MAINPID there) is trusted then.
 void check_master(pid_t pid)
 {
-    const std::optional<std::uint64_t> blocked = blocked_signals(pid);
-    if (!blocked) {
+    const std::optional<ProcessStatus> status = process_status(pid);
+    if (!status) {
+        // Gone (ESRCH), or alive but hidden from us.
+        check_sys(::kill(pid, 0), "send the reload request to pid " + std::to_string(pid));
         return;
     }
-    if (!blocks_reload_signals(*blocked)) {
+    if (!blocks_reload_signals(status->blocked)) {
         throw NotAMaster("pid " + std::to_string(pid) +
                          " is not an echod master (it does not read the reload request from a"
                          " signalfd); nothing was sent");
     }
-    if (const std::optional<pid_t> master = master_of(pid)) {
+    if (child_of_a_master(*status)) {
         throw NotAMaster("pid " + std::to_string(pid) +
-                         " is not an echod master (it is a child of " + std::to_string(*master) +
-                         "); nothing was sent");
+                         " is not an echod master (it is a child of " +
+                         std::to_string(status->parent) + "); nothing was sent");
     }
 }
 
@@ -173,8 +172,8 @@ bool gone(pid_t pid)
     if (::kill(pid, 0) != 0 && errno == ESRCH) {
         return true;
     }
-    const std::optional<std::string> state = status_field(pid, "State:");
-    return state && state->find_first_of("ZX") != std::string::npos;
+    const std::optional<ProcessStatus> status = process_status(pid);
+    return status && status->state.find_first_of("ZX") != std::string::npos;
 }
 
 }  // namespace
