@@ -164,6 +164,11 @@ void check_across_keys(const Config& config, const Origins& origins)
         origins.at("group").fail("group", config.group, "it needs 'user' as well");
     }
     check_spares(config, origins);
+    if (config.proxy_protocol != ProxyProtocol::off && config.proxy_trusted.empty()) {
+        origins.at("proxy_protocol")
+            .fail("proxy_protocol", proxy_protocol_name(config.proxy_protocol),
+                  "it needs 'proxy_trusted' as well: the balancers' addresses");
+    }
 }
 
 // On the command line a key may be spelled with dashes (--max-children); the table, and

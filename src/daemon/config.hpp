@@ -1,6 +1,8 @@
 // The daemon's settings as a plain struct, and the only door to Boost.Program_options.
 #pragma once
 
+#include "os/cidr.hpp"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -17,6 +19,10 @@ enum class LogLevel { debug, info, notice, warning, error };
 // fork: the master accepts and forks a child per connection. prefork: spare children,
 // forked ahead, accept on the shared listeners themselves.
 enum class Mode { fork, prefork };
+
+// Whether the listeners expect a PROXY protocol header (HAProxy's doc/proxy-protocol.txt)
+// before the client's bytes, and which versions.
+enum class ProxyProtocol { off, v1, v2, any };
 
 struct Config {
     std::string path;  // the file these settings were read from
@@ -35,6 +41,15 @@ struct Config {
     std::chrono::milliseconds stall_timeout{std::chrono::seconds(30)};  // 0: none
     std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(10)};
     std::chrono::milliseconds max_session{std::chrono::hours(1)};  // 0: none
+    ProxyProtocol proxy_protocol = ProxyProtocol::off;
+    CidrList proxy_trusted;  // the balancers: required when proxy_protocol is not off
+    std::chrono::milliseconds proxy_timeout{std::chrono::seconds(3)};
+    CidrList allow;  // empty: every client
+    CidrList deny;
+    unsigned rate_per_source = 0;  // new connections per second per source; 0: no limit
+    unsigned rate_burst = 0;       // not set: rate_per_source
+    bool udp = false;              // UDP echo on the same addresses and port
+    unsigned udp_rate_per_source = 10;  // datagrams per second per source, burst twice that
     LogLevel log_level = LogLevel::info;
     std::string user;
     std::string group;
@@ -80,6 +95,8 @@ std::vector<std::string> config_key_names();
 
 const char* log_level_name(LogLevel level);
 const char* mode_name(Mode mode);
+const char* proxy_protocol_name(ProxyProtocol protocol);
+const char* switch_name(bool on);  // "on", "off"
 std::string format_duration(std::chrono::milliseconds duration);
 
 }  // namespace echod

@@ -114,6 +114,29 @@ std::vector<std::string> show_addresses(const Config& config)
     return config.addresses;
 }
 
+template <CidrList Config::*member>
+void apply_cidrs(const Key& key, Config& config, const Source& source,
+                 const std::vector<std::string>& values)
+{
+    config.*member = parse_cidrs(source, key.name, values);
+}
+
+template <CidrList Config::*member>
+std::vector<std::string> show_cidrs(const Config& config)
+{
+    if ((config.*member).empty()) {
+        return {};
+    }
+    return {(config.*member).format()};
+}
+
+template <CidrList Config::*member>
+constexpr Key cidr_key(const char* name, const char* help, const char* default_text)
+{
+    return {name, help, "address ranges (CIDR), comma-separated", &apply_cidrs<member>,
+            &show_cidrs<member>, true, 0, 0, default_text};
+}
+
 // In the order --check-config prints them. load_config applies them in this order too, so
 // of two bad keys the earlier one is reported. A new key is a Config member with its
 // default, a line here, and its entries in config/echod.conf, man/echod.conf.5 and the
@@ -141,6 +164,33 @@ constexpr Key keys[] = {
     integer_key<&Config::max_connections_per_child, 0, 100000000>(
         "max_connections_per_child",
         "prefork: connections a child serves before it exits, 0 = no limit"),
+    choice_key<&Config::proxy_protocol, parse_proxy_protocol, proxy_protocol_name>(
+        "proxy_protocol",
+        "a PROXY protocol header from a trusted balancer names the client; every connection "
+        "must begin with one",
+        "off, v1, v2 or any"),
+    cidr_key<&Config::proxy_trusted>(
+        "proxy_trusted", "the balancers that may send a PROXY header; others are refused",
+        "none; required with proxy_protocol"),
+    duration_key<&Config::proxy_timeout>("proxy_timeout",
+                                         "how long a PROXY header may take to arrive"),
+    cidr_key<&Config::allow>("allow", "serve only clients in these ranges",
+                             "empty: every client"),
+    cidr_key<&Config::deny>("deny", "refuse clients in these ranges, even if allowed",
+                            "empty: none"),
+    integer_key<&Config::rate_per_source, 0, 1000000>(
+        "rate_per_source",
+        "new connections per second per IPv4 address or IPv6 /64, 0 = no limit"),
+    integer_key<&Config::rate_burst, 1, 1000000>(
+        "rate_burst", "connections a source may open at once above rate_per_source",
+        "rate_per_source", [](Config& config) {
+            config.rate_burst = std::max(1u, config.rate_per_source);
+        }),
+    choice_key<&Config::udp, parse_udp_switch, switch_name>(
+        "udp", "UDP echo on the same addresses and port", "on or off"),
+    integer_key<&Config::udp_rate_per_source, 0, 1000000>(
+        "udp_rate_per_source",
+        "UDP datagrams per second per source, burst twice that, 0 = no limit"),
     duration_key<&Config::idle_timeout>("idle_timeout",
                                         "close after no data for this long, 0 = never"),
     duration_key<&Config::stall_timeout>(

@@ -137,6 +137,43 @@ Mode parse_mode(const Source& source, const std::string& value)
     source.fail("mode", value, "expected fork or prefork");
 }
 
+ProxyProtocol parse_proxy_protocol(const Source& source, const std::string& value)
+{
+    for (ProxyProtocol protocol : {ProxyProtocol::off, ProxyProtocol::v1, ProxyProtocol::v2,
+                                   ProxyProtocol::any}) {
+        if (value == proxy_protocol_name(protocol)) {
+            return protocol;
+        }
+    }
+    source.fail("proxy_protocol", value, "expected off, v1, v2 or any");
+}
+
+bool parse_udp_switch(const Source& source, const std::string& value)
+{
+    if (value == "on" || value == "off") {
+        return value == "on";
+    }
+    source.fail("udp", value, "expected on or off");
+}
+
+CidrList parse_cidrs(const Source& source, const std::string& key,
+                     const std::vector<std::string>& values)
+{
+    std::string all;
+    for (std::size_t v = 0; v < values.size(); ++v) {
+        try {
+            CidrList::parse(values[v]);  // for the message: which line is wrong
+        } catch (const std::invalid_argument& e) {
+            source.fail(key, values[v], std::string("expected address ranges (CIDR): ") + e.what(),
+                        v);
+        }
+        if (!values[v].empty() && values[v].find_first_not_of(" \t") != std::string::npos) {
+            all += (all.empty() ? "" : ", ") + values[v];
+        }
+    }
+    return CidrList::parse(all);
+}
+
 namespace {
 
 // Why a listener could never bind `endpoint`, written as `word`, or "" if it can.
@@ -277,6 +314,22 @@ const char* log_level_name(LogLevel level)
     case LogLevel::error: return "error";
     }
     return "info";
+}
+
+const char* proxy_protocol_name(ProxyProtocol protocol)
+{
+    switch (protocol) {
+    case ProxyProtocol::off: return "off";
+    case ProxyProtocol::v1: return "v1";
+    case ProxyProtocol::v2: return "v2";
+    case ProxyProtocol::any: return "any";
+    }
+    return "off";
+}
+
+const char* switch_name(bool on)
+{
+    return on ? "on" : "off";
 }
 
 std::string format_duration(milliseconds duration)

@@ -43,6 +43,11 @@ std::chrono::milliseconds parse_duration(const Source& source, const std::string
                                          const std::string& value);
 LogLevel parse_log_level(const Source& source, const std::string& value);
 Mode parse_mode(const Source& source, const std::string& value);
+ProxyProtocol parse_proxy_protocol(const Source& source, const std::string& value);
+bool parse_udp_switch(const Source& source, const std::string& value);
+// Address ranges (os/cidr.hpp), comma-separated or one line per value; the lines add up.
+CidrList parse_cidrs(const Source& source, const std::string& key,
+                     const std::vector<std::string>& values);
 // Numeric addresses, comma-separated or one per value, each in one spelling, each once;
 // only addresses a listener can bind (no IPv4-mapped, a scope exactly on link-local, not a
 // wildcard beside a specific address of its family).
