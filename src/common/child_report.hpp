@@ -22,7 +22,9 @@ namespace echod {
 // the client) and `finished` for every connection, `refused` for one it closed before
 // echoing (common/admission.hpp says why), and `accept_failed` before it exits because
 // accept4 failed.
-enum class ReportKind : std::uint8_t { finished = 0, accepted, refused, accept_failed };
+// A prefork child that took a connection from a trusted balancer sends `waiting` first: it
+// is busy while it waits for the PROXY header, though it cannot say for whom yet.
+enum class ReportKind : std::uint8_t { finished = 0, accepted, refused, accept_failed, waiting };
 
 // What a child tells the master, in one write to the shared report pipe. It is smaller than
 // PIPE_BUF, so records from many children never interleave.
