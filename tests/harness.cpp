@@ -615,6 +615,14 @@ UnixDatagram receive_datagram(int fd)
     return datagram;
 }
 
+std::string process_wait_channel(pid_t pid)
+{
+    std::ifstream file("/proc/" + std::to_string(pid) + "/wchan");
+    std::string channel;
+    std::getline(file, channel);
+    return channel;
+}
+
 std::size_t open_fd_count(pid_t pid)
 {
     std::size_t n = 0;

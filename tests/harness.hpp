@@ -149,6 +149,8 @@ UnixDatagram receive_datagram(int fd);
 
 // /proc facts about a process.
 std::size_t open_fd_count(pid_t pid);
+// Where the process sleeps in the kernel (/proc/PID/wchan), e.g. "do_epoll_wait"; "" if gone.
+std::string process_wait_channel(pid_t pid);
 std::size_t zombie_children(pid_t pid);
 std::size_t live_children(pid_t pid);
 std::vector<pid_t> child_pids(pid_t pid);
