@@ -680,10 +680,10 @@ BOOST_AUTO_TEST_CASE(check_config_prints_the_lists_and_they_read_back)
 {
     TempDir dir;
     const Config config = load(dir.write(
-        "a.conf", "proxy_protocol = any\nproxy_trusted = 192.0.2.10\nproxy_trusted = 2001:db8::/48\n"
-                  "proxy_timeout = 1500ms\nallow = 198.51.100.0/24, ::ffff:203.0.113.5\n"
-                  "deny = 198.51.100.64/26\nrate_per_source = 5\nudp = on\n"
-                  "udp_rate_per_source = 100\n"));
+        "a.conf", "proxy_protocol = any\nproxy_trusted = 192.0.2.10\n"
+                  "proxy_trusted = 2001:db8::/48\nproxy_timeout = 1500ms\n"
+                  "allow = 198.51.100.0/24, ::ffff:203.0.113.5\ndeny = 198.51.100.64/26\n"
+                  "rate_per_source = 5\nudp = on\nudp_rate_per_source = 100\n"));
     const std::string printed = format_config(config);
     for (const char* line :
          {"\nproxy_protocol = any\n", "\nproxy_trusted = 192.0.2.10/32, 2001:db8::/48\n",
