@@ -78,8 +78,15 @@ ECHOD_CHILD_PATH bool RateTable::take(const SourceKey& source, const Rate& rate,
             }
         }
         // A new source (or one that was forgotten): claim the slot. Its bucket starts full.
+        // A free bucket or one full again already is (full_at <= now). Only a refilling
+        // one is made full, and only if nobody took from it since: from the moment the tag
+        // is ours, another process serving this source takes from this slot, and storing
+        // `now` over its token would hand that token out a second time.
         if (victim->tag.compare_exchange_strong(victim_tag, tag, std::memory_order_acq_rel)) {
-            victim->full_at.store(now, std::memory_order_release);
+            if (!victim_reusable) {
+                victim->full_at.compare_exchange_strong(victim_full_at, now,
+                                                        std::memory_order_acq_rel);
+            }
             return take_from(*victim, interval, burst, now);
         }
     }
