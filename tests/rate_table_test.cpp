@@ -54,25 +54,13 @@ unsigned drain(RateTable& table, const SourceKey& source, const Rate& rate,
     return taken;
 }
 
-// The slot a source's probe window starts at: rate_table.cpp's mixed(SourceKeyHash), bits
-// 40 and up. Only used to find sources that crowd one window; the crowding tests check
-// that they did (if this ever stops matching, they fail, not pass).
-std::size_t home_of(const SourceKey& source)
-{
-    std::uint64_t h = SourceKeyHash{}(source);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return static_cast<std::size_t>(h >> 40) & (RateTable::slot_count - 1);
-}
-
 // `count` IPv4 sources with one home, so the first probe_window of them fill its window.
-std::vector<SourceKey> sources_with_one_home(std::size_t count)
+std::vector<SourceKey> sources_with_one_home(const RateTable& table, std::size_t count)
 {
     std::map<std::size_t, std::vector<SourceKey>> by_home;
     for (std::uint32_t n = 0; n < (1u << 24); ++n) {
         const SourceKey source = ipv4_source(n);
-        auto& same = by_home[home_of(source)];
+        auto& same = by_home[table.home(source)];
         same.push_back(source);
         if (same.size() == count) {
             return same;
@@ -226,11 +214,28 @@ BOOST_AUTO_TEST_CASE(a_full_table_refuses_no_source_for_lack_of_room)
 // refilling, takes the slot of the one nearest to full, and that one is forgotten: it
 // starts again with a full bucket (up to a burst more than its rate). The others keep
 // their buckets.
+BOOST_AUTO_TEST_CASE(each_table_places_sources_by_its_own_random_seed)
+{
+    // Which sources share a window must not be known in advance: two tables (two starts)
+    // place the same sources differently, and a known seed places them the same.
+    RateTable a;
+    RateTable b;
+    RateTable c(42);
+    RateTable d(42);
+    std::size_t differ = 0;
+    for (std::uint32_t n = 0; n < 64; ++n) {
+        differ += a.home(ipv4_source(n)) != b.home(ipv4_source(n)) ? 1 : 0;
+        BOOST_TEST(c.home(ipv4_source(n)) == d.home(ipv4_source(n)));
+    }
+    BOOST_TEST(differ > 32u);
+}
+
 BOOST_AUTO_TEST_CASE(a_crowded_window_forgets_the_source_nearest_to_full)
 {
     static_assert(RateTable::probe_window == 8, "the fills below are for a window of 8");
-    const std::vector<SourceKey> crowd = sources_with_one_home(RateTable::probe_window + 2);
     auto table = new_table();
+    const std::vector<SourceKey> crowd =
+        sources_with_one_home(*table, RateTable::probe_window + 2);
     const Rate rate{1, 4};
     // Tokens each of the first 8 takes at t0: the fourth (index 3) is left nearest to full.
     const unsigned taken[RateTable::probe_window] = {4, 3, 4, 2, 4, 4, 3, 4};
@@ -242,7 +247,7 @@ BOOST_AUTO_TEST_CASE(a_crowded_window_forgets_the_source_nearest_to_full)
     // Those exhausted are still remembered (a full bucket each, if the window had room).
     for (std::size_t i : {0, 2, 4, 5, 7}) {
         BOOST_TEST(!table->take(crowd[i], rate, t0),
-                   "source " << i << " was forgotten; do this test's homes match rate_table.cpp?");
+                   "source " << i << " was forgotten");
     }
     // The one nearest to full was forgotten: it comes back to a full bucket, not to the 2
     // tokens it had left.
@@ -260,8 +265,9 @@ BOOST_AUTO_TEST_CASE(a_crowded_window_forgets_the_source_nearest_to_full)
 // sources still refilling keep their buckets.
 BOOST_AUTO_TEST_CASE(a_crowded_window_reuses_a_bucket_that_is_full_again)
 {
-    const std::vector<SourceKey> crowd = sources_with_one_home(RateTable::probe_window + 1);
     auto table = new_table();
+    const std::vector<SourceKey> crowd =
+        sources_with_one_home(*table, RateTable::probe_window + 1);
     const Rate rate{1, 4};
     for (std::size_t i = 0; i < RateTable::probe_window; ++i) {
         const unsigned tokens = i == 5 ? 1 : 4;  // the sixth is full again after 1 s
@@ -272,7 +278,7 @@ BOOST_AUTO_TEST_CASE(a_crowded_window_reuses_a_bucket_that_is_full_again)
     // Those refilling have 1 s worth: one token each.
     for (std::size_t i : {0, 1, 2, 3, 4, 6, 7}) {
         BOOST_TEST(drain(*table, crowd[i], rate, later) == 1u,
-                   "source " << i << "; do this test's homes match rate_table.cpp?");
+                   "source " << i);
     }
     // The one reused comes back to a full bucket, as it had.
     BOOST_TEST(drain(*table, crowd[5], rate, later) == 4u);
