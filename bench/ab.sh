@@ -18,7 +18,9 @@ set -euo pipefail
 [[ $# -ge 5 ]] || { echo "usage: $0 ECHOD_BENCH OUT_FILE ROUNDS CONCURRENCIES LABEL=SERVER..." >&2; exit 64; }
 bench=$1 out=$2 rounds=$3 concurrencies=$4; shift 4
 ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# A run with errors ends the script (set -e): the server it measured is stopped then too.
+work=$(mktemp -d) pid=""
+trap 'if [[ -n $pid ]]; then kill -TERM "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 : > "$out"
 for round in $(seq "$rounds"); do
   for spec in "$@"; do
@@ -50,7 +52,7 @@ for round in $(seq "$rounds"); do
       [[ -n $port ]] || { echo "no ready line from $label" >&2; kill -TERM "$pid"; exit 1; }
       line=$("$bench" rate --port "$port" --concurrency "$c" --duration "${DURATION:-4}" --warmup 1 --label "$label" "${bench_args[@]}" | grep RESULT)
       echo "round=$round $line" | tee -a "$out"
-      kill -TERM "$pid"; wait "$pid" || true
+      kill -TERM "$pid"; wait "$pid" || true; pid=""
     done
   done
 done
