@@ -19,6 +19,33 @@ void set_option(int fd, int level, int name, const std::string& what)
     check_sys(::setsockopt(fd, level, name, &on, sizeof on), what);
 }
 
+// Each datagram then comes with the address it was sent to: the UDP child answers from that
+// address, and leaves one sent to a broadcast unanswered (child/udp_child.cpp).
+void ask_for_destinations(int fd, int family, const std::string& where)
+{
+    if (family == AF_INET6) {
+        set_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, "setsockopt IPV6_RECVPKTINFO " + where);
+    } else {
+        set_option(fd, IPPROTO_IP, IP_PKTINFO, "setsockopt IP_PKTINFO " + where);
+    }
+}
+
+// A TCP listener's UDP twin, on its address and port. No SO_REUSEADDR: for UDP it would let
+// another program bind the same port beside echod and take its datagrams.
+UniqueFd open_udp(const Endpoint& endpoint)
+{
+    const std::string where = "UDP " + format_endpoint(endpoint);
+    UniqueFd fd(check_sys(::socket(endpoint.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                   0),
+                          "socket " + where));
+    if (endpoint.family() == AF_INET6) {
+        set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, "setsockopt IPV6_V6ONLY " + where);
+    }
+    ask_for_destinations(fd.get(), endpoint.family(), where);
+    check_sys(::bind(fd.get(), endpoint.addr(), endpoint.length), "bind " + where);
+    return fd;
+}
+
 Listener open_one(const std::string& address, std::uint16_t port, const Config& config)
 {
     auto endpoint = parse_endpoint(address, port);
@@ -39,10 +66,13 @@ Listener open_one(const std::string& address, std::uint16_t port, const Config& 
     set_urgent_inline(fd.get(), where);
     check_sys(::bind(fd.get(), endpoint->addr(), endpoint->length), "bind " + where);
     check_sys(::listen(fd.get(), config.backlog), "listen " + where);
-    Listener listener{std::move(fd), address, config.port, {}, false, {}};
+    Listener listener{std::move(fd), address, config.port, {}, false, {}, {}};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(listener.fd.get(), listener.bound.addr(), &listener.bound.length),
               "getsockname " + where);
+    if (config.udp) {
+        listener.udp = open_udp(listener.bound);
+    }
     return listener;
 }
 
@@ -166,6 +196,12 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
         }
     }
     // Everything that can fail is done before a kept listener is moved out of `current`.
+    std::vector<UniqueFd> udp_for_kept(current.size());
+    for (std::size_t j = 0; j < current.size(); ++j) {
+        if (taken[j] && config.udp && !current[j].udp) {
+            udp_for_kept[j] = open_udp(current[j].bound);
+        }
+    }
     for (std::size_t j = 0; j < current.size(); ++j) {
         if (taken[j]) {
             check_sys(::listen(current[j].fd.get(), config.backlog),
@@ -178,6 +214,11 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
         if (kept[i]) {
             result.push_back(std::move(current[*kept[i]]));
             result.back().configured_port = config.port;
+            if (!config.udp) {
+                result.back().udp.reset();
+            } else if (udp_for_kept[*kept[i]]) {
+                result.back().udp = std::move(udp_for_kept[*kept[i]]);
+            }
         } else if (next_opened != opened.end() && next_opened->address == config.addresses[i]) {
             result.push_back(std::move(*next_opened++));
         }
@@ -194,7 +235,7 @@ Listener adopt_listener(UniqueFd fd, std::string name)
                                 "socket activation: descriptor " + std::to_string(n) +
                                     " is not a listening TCP socket (" + why + ")");
     }
-    Listener listener{std::move(fd), {}, 0, {}, true, std::move(name)};
+    Listener listener{std::move(fd), {}, 0, {}, true, std::move(name), {}};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(n, listener.bound.addr(), &listener.bound.length),
               "getsockname of descriptor " + std::to_string(n));
