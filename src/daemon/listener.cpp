@@ -124,36 +124,50 @@ std::optional<int> socket_option(int fd, int name)
     return value;
 }
 
-// Why `fd` is not a listening TCP socket, IPv4 or IPv6; "" when it is one.
-std::string why_not_a_tcp_listener(int fd)
+// What systemd passed at a descriptor: a listening TCP socket or a bound UDP socket, IPv4 or
+// IPv6, or why it is neither.
+struct PassedSocket {
+    bool udp = false;
+    std::string why_not;  // "" when echod can serve it
+};
+
+PassedSocket inspect_passed(int fd)
 {
     struct stat status {};
     if (::fstat(fd, &status) < 0) {
-        return std::generic_category().message(errno);
+        return {false, std::generic_category().message(errno)};
     }
     if (!S_ISSOCK(status.st_mode)) {
-        return "not a socket";
+        return {false, "not a socket"};
     }
     const auto domain = socket_option(fd, SO_DOMAIN);
     const auto type = socket_option(fd, SO_TYPE);
     const auto protocol = socket_option(fd, SO_PROTOCOL);
     const auto listening = socket_option(fd, SO_ACCEPTCONN);
     if (!domain || !type || !protocol || !listening) {
-        return std::generic_category().message(errno);
+        return {false, std::generic_category().message(errno)};
     }
     if (*domain != AF_INET && *domain != AF_INET6) {
-        return "not an IPv4 or IPv6 stream socket";
+        return {false, "not an IPv4 or IPv6 socket"};
     }
-    if (*type == SOCK_DGRAM && *protocol == IPPROTO_UDP) {
-        return "a UDP socket; echod serves TCP only";
+    if (*type == SOCK_DGRAM) {
+        if (*protocol != IPPROTO_UDP) {
+            return {true, "protocol is not UDP"};
+        }
+        Endpoint bound;
+        bound.length = sizeof bound.storage;
+        if (::getsockname(fd, bound.addr(), &bound.length) < 0) {
+            return {true, std::generic_category().message(errno)};
+        }
+        return {true, bound.port() != 0 ? "" : "a UDP socket that is not bound"};
     }
     if (*type != SOCK_STREAM) {
-        return "not an IPv4 or IPv6 stream socket";
+        return {false, "neither a stream nor a datagram socket"};
     }
     if (*protocol != IPPROTO_TCP) {
-        return "protocol is not TCP";
+        return {false, "protocol is not TCP"};
     }
-    return *listening != 0 ? "" : "not listening";
+    return {false, *listening != 0 ? "" : "not listening"};
 }
 
 }  // namespace
@@ -230,12 +244,14 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
 Listener adopt_listener(UniqueFd fd, std::string name)
 {
     const int n = fd.get();
-    if (const std::string why = why_not_a_tcp_listener(n); !why.empty()) {
+    const PassedSocket passed = inspect_passed(n);
+    if (!passed.why_not.empty()) {
         throw std::system_error(EINVAL, std::generic_category(),
                                 "socket activation: descriptor " + std::to_string(n) +
-                                    " is not a listening TCP socket (" + why + ")");
+                                    " is neither a listening TCP socket nor a bound UDP socket (" +
+                                    passed.why_not + ")");
     }
-    Listener listener{std::move(fd), {}, 0, {}, true, std::move(name), {}};
+    Listener listener{{}, {}, 0, {}, true, std::move(name), {}};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(n, listener.bound.addr(), &listener.bound.length),
               "getsockname of descriptor " + std::to_string(n));
@@ -243,9 +259,15 @@ Listener adopt_listener(UniqueFd fd, std::string name)
     check_sys(::fcntl(n, F_SETFL, flags | O_NONBLOCK), "fcntl O_NONBLOCK");
     listener.address = format_host(listener.bound);
     listener.configured_port = listener.bound.port();
-    // Urgent bytes inline, as on our own listeners. systemd shares the socket but never
-    // reads a connection from it, so the option changes nothing for it.
-    set_urgent_inline(n, format_endpoint(listener.bound));
+    if (passed.udp) {
+        ask_for_destinations(n, listener.bound.family(), "UDP " + format_endpoint(listener.bound));
+        listener.udp = std::move(fd);
+    } else {
+        // Urgent bytes inline, as on our own listeners. systemd shares the socket but never
+        // reads a connection from it, so the option changes nothing for it.
+        set_urgent_inline(n, format_endpoint(listener.bound));
+        listener.fd = std::move(fd);
+    }
     return listener;
 }
 
@@ -269,7 +291,9 @@ std::string format_listeners(const std::vector<Listener>& listeners)
 {
     std::string text;
     for (const Listener& listener : listeners) {
-        text += (text.empty() ? "" : ",") + format_endpoint(listener.bound);
+        if (listener.fd) {
+            text += (text.empty() ? "" : ",") + format_endpoint(listener.bound);
+        }
     }
     return text;
 }
