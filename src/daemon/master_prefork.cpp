@@ -145,6 +145,8 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
         }
         pause_accepting(std::chrono::milliseconds(100));
         break;
+    case ReportKind::udp_counts:
+        break;  // the UDP child's, handled before (master_udp.cpp)
     }
 }
 
