@@ -2,6 +2,7 @@
 // and limits, each version alone and both, every truncation of valid headers, and what
 // must be refused, as early as it can be.
 #define BOOST_TEST_MODULE proxy_header
+#include "common/child_report.hpp"
 #include "common/proxy_header.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -419,4 +420,40 @@ BOOST_AUTO_TEST_CASE(v2_headers_longer_than_536_bytes_are_invalid)
     BOOST_TEST(invalid_error(one_more) == "PROXY v2: longer than 536 bytes");
     BOOST_TEST(invalid_from(v2(0x20, 0x00, std::string(0x300, 't'))) == 15u);  // from the high byte
     BOOST_TEST(invalid_from(v2(0x20, 0x00, std::string(0xFFFF, 't'))) == 15u);
+}
+
+// A refusal's reason travels to the master in ChildReport::why and is logged as
+// why="TEXT": every message must arrive whole, and none may hold a double quote, which
+// would end the logfmt value early.
+BOOST_AUTO_TEST_CASE(every_error_fits_a_report_and_needs_no_quoting)
+{
+    const std::vector<std::string> invalid_inputs = {
+        "GET / HTTP/1.0\r\n",
+        "POST / HTTP/1.1\r\n",
+        "PROXY UNKNOWNx\r\n",
+        "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",
+        "PROXY TCP4  1.2.3.4 5.6.7.8 1 2\r\n",
+        "PROXY TCP4 1.2.3.04 5.6.7.8 1 2\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
+        "PROXY UNKNOWN " + std::string(120, 'x'),
+        v2(0x22, 0x11, ipv4_block),
+        v2(0x21, 0x11, ipv4_block.substr(0, 4)),
+        v2(0x21, 0x41, ipv4_block),
+        v2(0x31, 0x11, ipv4_block),
+        v2(0x21, 0x11, std::string(600, '\0')),
+    };
+    for (const std::string& input : invalid_inputs) {
+        const ProxyParse parse = parse_proxy_header(input.data(), input.size(), any);
+        BOOST_TEST_CONTEXT("input of " << input.size() << " bytes: " << parse.error)
+        {
+            BOOST_TEST(parse.status == Status::invalid);
+            ChildReport report;
+            report.with_why(parse.error);
+            BOOST_TEST(std::string(report.why) == std::string(parse.error));
+            BOOST_TEST(std::string(parse.error).find('"') == std::string::npos);
+        }
+    }
 }

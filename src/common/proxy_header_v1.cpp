@@ -230,7 +230,7 @@ ProxyParse parse_proxy_v1(std::string_view data)
 {
     const std::string_view line = data.substr(0, proxy_v1_max_length);
     if (!begins_like(line, "PROXY ")) {
-        return invalid("PROXY v1: the line does not start with \"PROXY \"");
+        return invalid("PROXY v1: the line does not start with 'PROXY '");
     }
     const std::string_view protocol = line.substr(std::min<std::size_t>(line.size(), 6));
     if (begins_like(protocol, "TCP4 ") || begins_like(protocol, "TCP6 ")) {
