@@ -894,6 +894,39 @@ void rate_per_source_limits_each_client_behind_a_balancer(const std::string& mod
                 v2_tcp4("10.1.0.2", 1000), "10.1.0.2"});
 }
 
+void each_limit_of_a_source_is_an_episode_of_its_own(const std::string& mode)
+{
+    // A source held at max_per_source (one connection open) keeps connecting: each attempt
+    // takes one of its 2 tokens, then it is over its rate too. The rate refusals begin an
+    // episode of their own, and each episode counts its own refusals.
+    Echod echod(mode + "max_per_source = 1\nrate_per_source = 1\nrate_burst = 2\n"
+                       "log_level = debug\n");
+    UniqueFd held = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
+    expect_echo(held.get(), "held");
+    const std::string over_rate = "debug: connection refused peer=127\\.0\\.0\\.2:\\d+ "
+                                  "reason=rate_per_source$";
+    for (int i = 0; i < 20 && echod.daemon.count(over_rate) == 0; ++i) {
+        UniqueFd extra = open_with(echod.port, "x", "127.0.0.2");
+        expect_unserved(extra.get(), "127.0.0.2 at its limits");
+        echod.daemon.wait_for("debug: connection refused peer=127\\.0\\.0\\.2:" +
+                              std::to_string(local_port(extra.get())) + " ");
+    }
+    const std::size_t by_rate = echod.daemon.count(over_rate);
+    const std::size_t by_count =
+        echod.daemon.count("debug: connection refused .* reason=max_per_source$");
+    BOOST_TEST_REQUIRE(by_rate > 0u);
+    BOOST_TEST(by_count > 0u);
+    echod.daemon.wait_for("notice: limit reached: max_per_source=1 source=127\\.0\\.0\\.2; "
+                          "further connections from it are closed$");
+    echod.daemon.wait_for("notice: limit reached: rate_per_source=1 source=127\\.0\\.0\\.2; "
+                          "further connections from it are closed$", 2s);
+    held.reset();
+    echod.daemon.wait_for("notice: limit cleared: max_per_source=1 source=127\\.0\\.0\\.2 "
+                          "refused=" + std::to_string(by_count) + " duration_ms=\\d+$");
+    echod.daemon.wait_for("notice: limit cleared: rate_per_source=1 source=127\\.0\\.0\\.2 "
+                          "refused=" + std::to_string(by_rate) + " duration_ms=\\d+$");
+}
+
 // --- 4. counters -----------------------------------------------------------------------
 
 void the_status_line_counts_each_refusal_by_reason(const std::string& mode)
@@ -995,4 +1028,5 @@ IN_BOTH_MODES(a_reload_that_changes_the_lists_applies_to_new_connections_only)
 IN_BOTH_MODES(behind_a_balancer_the_lists_apply_to_the_client)
 IN_BOTH_MODES(rate_per_source_limits_a_flooding_client)
 IN_BOTH_MODES(rate_per_source_limits_each_client_behind_a_balancer)
+IN_BOTH_MODES(each_limit_of_a_source_is_an_episode_of_its_own)
 IN_BOTH_MODES(the_status_line_counts_each_refusal_by_reason)

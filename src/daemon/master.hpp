@@ -34,11 +34,26 @@ public:
 
 private:
     enum class Phase { running, draining, terminating };
-    // A source or a network at its limit, while refusals go on.
+    // A source or a network at one of its limits, while refusals go on. Each limit of a
+    // source is an episode of its own: a source at max_per_source that goes over its rate
+    // too gets the rate's lines, and each line counts its own refusals.
+    struct ClientLimitKey {
+        ClientLimitKind kind;
+        SourceKey key;  // source_key(), or network_key() for max_per_network
+        bool operator==(const ClientLimitKey& other) const
+        {
+            return kind == other.kind && key == other.key;
+        }
+    };
+    struct ClientLimitKeyHash {
+        std::size_t operator()(const ClientLimitKey& limit) const
+        {
+            return SourceKeyHash{}(limit.key) ^ static_cast<std::size_t>(limit.kind);
+        }
+    };
     struct ClientLimit {
         LimitEpisode episode;
         std::string name;  // the address, or the network
-        ClientLimitKind kind = ClientLimitKind::source;
     };
     struct Stats {
         std::uint64_t served = 0;
@@ -75,7 +90,7 @@ private:
     // refused it), for the balancer and what was wrong with a header.
     void refuse(const Endpoint& client, Refusal refusal, const ChildReport* report,
                 Clock::time_point now);
-    bool still_full(const SourceKey& key, const ClientLimit& limit) const;
+    bool still_full(const ClientLimitKey& limit) const;
     unsigned limit_of(ClientLimitKind kind) const;  // max_per_source, max_per_network, rate
     void spawn(UniqueFd conn, const Endpoint& peer, int hold);
     void handle_fork_report(const ChildReport& report, Clock::time_point now);
@@ -126,7 +141,7 @@ private:
     LimitEpisode fork_limit_;
     LimitEpisode spare_limit_;  // prefork: spares dying unasked
     LimitEpisode descriptor_limit_;
-    std::unordered_map<SourceKey, ClientLimit, SourceKeyHash> client_limits_;
+    std::unordered_map<ClientLimitKey, ClientLimit, ClientLimitKeyHash> client_limits_;
     // Refusals that are not one client's limit (allow/deny, proxy_trusted, bad headers).
     std::array<LimitEpisode, refusal_count> refusals_;
     std::optional<Clock::time_point> paused_until_;

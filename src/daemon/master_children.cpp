@@ -98,11 +98,11 @@ void Master::refuse(const Endpoint& client, Refusal refusal, const ChildReport* 
                                  : refusal == Refusal::rate_limited ? ClientLimitKind::rate
                                                                     : ClientLimitKind::source;
     const bool network = kind == ClientLimitKind::network;
-    ClientLimit& limit = client_limits_[network ? network_key(client) : source_key(client)];
+    ClientLimit& limit =
+        client_limits_[{kind, network ? network_key(client) : source_key(client)}];
     if (limit.episode.strike(now)) {
-        limit.kind = kind;
         limit.name = network ? format_network(client) : format_host(client);
-        log_client_limit_reached(limit.kind, limit_of(limit.kind), limit.name);
+        log_client_limit_reached(kind, limit_of(kind), limit.name);
     }
 }
 
@@ -277,23 +277,24 @@ void Master::settle_limits(Clock::time_point now)
     }
     for (auto it = client_limits_.begin(); it != client_limits_.end();) {
         ClientLimit& limit = it->second;
-        if (!limit.episode.settle(now, still_full(it->first, limit))) {
+        if (!limit.episode.settle(now, still_full(it->first))) {
             ++it;
             continue;
         }
-        log_client_limit_cleared(limit.kind, limit_of(limit.kind), limit.name,
-                                 limit.episode.strikes(), limit.episode.duration_ms(now));
+        const ClientLimitKind kind = it->first.kind;
+        log_client_limit_cleared(kind, limit_of(kind), limit.name, limit.episode.strikes(),
+                                 limit.episode.duration_ms(now));
         it = client_limits_.erase(it);
     }
 }
 
-bool Master::still_full(const SourceKey& key, const ClientLimit& limit) const
+bool Master::still_full(const ClientLimitKey& limit) const
 {
     if (limit.kind == ClientLimitKind::rate) {
         return false;  // ends once the source has been quiet for LimitEpisode::quiet
     }
     const unsigned max = limit_of(limit.kind);
-    return max > 0 && admission_->counts.count(key) >= max;
+    return max > 0 && admission_->counts.count(limit.key) >= max;
 }
 
 }  // namespace echod
