@@ -533,6 +533,65 @@ std::string echo_with_urgent_byte(const std::string& address, std::uint16_t port
     }
 }
 
+const char* echo_outcome_name(EchoOutcome outcome)
+{
+    switch (outcome) {
+    case EchoOutcome::served: return "served";
+    case EchoOutcome::refused: return "refused";
+    case EchoOutcome::other: return "other";
+    }
+    return "?";
+}
+
+EchoOutcome attempt_echo(const std::string& source, std::uint16_t port,
+                         const std::string& prefix, const std::string& message,
+                         std::chrono::milliseconds timeout)
+{
+    const Clock::time_point deadline = Clock::now() + timeout;
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    sockaddr_in remote{};
+    remote.sin_family = AF_INET;
+    remote.sin_port = htons(port);
+    const int one = 1;
+    if (!fd || ::inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+        ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr) != 1 ||
+        ::setsockopt(fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0 ||
+        ::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+        ::connect(fd.get(), reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
+        return EchoOutcome::other;
+    }
+    const std::string bytes = prefix + message;
+    const ssize_t sent = ::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (sent < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+        return EchoOutcome::refused;  // closed (and reset) before the bytes went out
+    }
+    if (sent != static_cast<ssize_t>(bytes.size())) {
+        return EchoOutcome::other;
+    }
+    std::string received;
+    char buffer[4096];
+    while (received.size() < message.size()) {
+        pollfd pfd{fd.get(), POLLIN, 0};
+        if (::poll(&pfd, 1, ms_left(deadline)) != 1) {
+            return EchoOutcome::other;
+        }
+        const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+            return received.empty() ? EchoOutcome::refused : EchoOutcome::other;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return EchoOutcome::other;
+        }
+        received.append(buffer, static_cast<std::size_t>(n));
+    }
+    return received == message ? EchoOutcome::served : EchoOutcome::other;
+}
+
 bool wait_closed(int fd, std::chrono::milliseconds timeout)
 {
     pollfd pfd{fd, POLLIN, 0};

@@ -115,6 +115,19 @@ std::string recv_exact(int fd, std::size_t n, std::chrono::milliseconds timeout 
 // One short client on 127.0.0.1:port: sends `message`, shuts down its sending side, and
 // requires exactly the message back, then the close.
 void echo_once(std::uint16_t port, const std::string& message);
+// What became of one connection that sent bytes and waited for their echo.
+enum class EchoOutcome {
+    served,   // exactly the expected bytes came back
+    refused,  // the connection ended (EOF or reset) with nothing written
+    other,    // a failed connect, other bytes, or nothing by the deadline
+};
+const char* echo_outcome_name(EchoOutcome outcome);
+// One connection from `source` (127.0.0.x) to 127.0.0.1:port that sends `prefix` +
+// `message` in one write (one segment) and waits up to `timeout` for `message` to come
+// back, then closes. No Boost.Test assertions: it may run in threads.
+EchoOutcome attempt_echo(const std::string& source, std::uint16_t port,
+                         const std::string& prefix, const std::string& message,
+                         std::chrono::milliseconds timeout = 5s);
 // Sends `message` and checks that exactly it comes back.
 void expect_echo(int fd, const std::string& message, std::chrono::milliseconds timeout = 10s);
 // Sends "abc", then "X" as TCP urgent data (MSG_OOB), then "def", shuts down its sending side
