@@ -660,6 +660,30 @@ BOOST_AUTO_TEST_CASE(a_bound_udp_socket_is_adopted_as_a_udp_socket)
                                                                   listeners[0].fd.get())));
 }
 
+// A socket unit with Broadcast=yes passes a UDP socket with SO_BROADCAST on: a reply to a
+// forged source that is a subnet's broadcast address (which the kernel lets in with
+// rp_filter = 0) would then go to every host of it. echod turns it off.
+BOOST_AUTO_TEST_CASE(a_passed_udp_socket_may_not_send_to_a_broadcast_address)
+{
+    UniqueFd udp = inet_socket(AF_INET, SOCK_DGRAM);
+    const int on = 1;
+    BOOST_TEST_REQUIRE(::setsockopt(udp.get(), SOL_SOCKET, SO_BROADCAST, &on, sizeof on) == 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_TEST_REQUIRE(::bind(udp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) ==
+                       0);
+    Passed passed(one(std::move(udp)));
+    std::vector<Listener> listeners = adopt_listeners();
+    BOOST_TEST_REQUIRE(listeners.size() == 1u);
+    BOOST_TEST_REQUIRE(static_cast<bool>(listeners[0].udp));
+    int broadcast = 1;
+    socklen_t length = sizeof broadcast;
+    BOOST_TEST(::getsockopt(listeners[0].udp.get(), SOL_SOCKET, SO_BROADCAST, &broadcast,
+                            &length) == 0);
+    BOOST_TEST(broadcast == 0);
+}
+
 BOOST_AUTO_TEST_CASE(each_kind_of_descriptor_that_is_no_tcp_listener_is_refused_with_why)
 {
     require_refused(one(inet_socket(AF_INET, SOCK_STREAM)),

@@ -93,3 +93,14 @@ BOOST_AUTO_TEST_CASE(is_one_host_ignores_the_port_and_refuses_other_families)
     BOOST_TEST(!echod::is_one_host(unix_socket));
     BOOST_TEST(!echod::udp_source_answerable(unix_socket));
 }
+
+// A source on the port the datagram came to is echod itself (a forged source) or another
+// echo server on the same port: answering it starts a loop.
+BOOST_AUTO_TEST_CASE(a_source_on_the_local_port_is_recognised)
+{
+    for (const char* address : {"127.0.0.1", "192.0.2.1", "::1", "::ffff:192.0.2.1"}) {
+        BOOST_TEST(echod::udp_source_is_own_port(endpoint(address, 7007), 7007), address);
+        BOOST_TEST(!echod::udp_source_is_own_port(endpoint(address, 7008), 7007), address);
+        BOOST_TEST(!echod::udp_source_is_own_port(endpoint(address, 7006), 7007), address);
+    }
+}

@@ -317,6 +317,23 @@ void a_datagram_to_a_broadcast_address_gets_nothing(const std::string& mode)
 }
 IN_BOTH_MODES(a_datagram_to_a_broadcast_address_gets_nothing)
 
+// Echod on a high port answering a datagram from its own port: a forged source equal to its
+// own socket, or another echo server on the same port, would start a loop that only the
+// rate ends, and nothing ends with udp_rate_per_source = 0. Here the other server's socket
+// is this test's, on 127.0.0.2 and echod's port.
+void a_source_on_echods_own_port_gets_nothing(const std::string& mode)
+{
+    Echod echod("udp = on\nudp_rate_per_source = 0\naddress = 127.0.0.1\n" + mode);
+    UdpClient peer("127.0.0.2", echod.port);
+    BOOST_TEST_REQUIRE(peer.bind_error() == 0, std::strerror(peer.bind_error()));
+    peer.send(echod.port, "from another echo server on the same port");
+    UdpClient other;
+    other.expect_echo(echod.port, "from an ordinary port");
+    BOOST_TEST(!peer.receive(0ms).has_value());
+    echod.daemon.wait_for(drops_reached("guard=1 denied=0 rate=0 truncated=0 unsent=0"));
+}
+IN_BOTH_MODES(a_source_on_echods_own_port_gets_nothing)
+
 void the_per_source_rate_holds_while_another_source_is_answered(const std::string& mode)
 {
     Echod echod("udp = on\nudp_rate_per_source = 10\n" + mode);

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace echod {
 namespace {
@@ -117,6 +119,12 @@ public:
         poll_fds_.push_back({signal_fd, POLLIN, 0});
         for (int fd : sockets) {
             poll_fds_.push_back({fd, POLLIN, 0});
+            Endpoint local;
+            local.length = sizeof local.storage;
+            if (::getsockname(fd, local.addr(), &local.length) != 0) {
+                throw std::system_error(errno, std::generic_category(), "getsockname");
+            }
+            local_ports_.push_back(local.port());
         }
     }
 
@@ -132,7 +140,7 @@ public:
                 }
                 for (std::size_t i = 1; i < poll_fds_.size(); ++i) {
                     if (poll_fds_[i].revents != 0) {
-                        serve(poll_fds_[i].fd);
+                        serve(poll_fds_[i].fd, local_ports_[i - 1]);
                     }
                 }
             }
@@ -152,7 +160,7 @@ private:
         }
     }
 
-    void serve(int fd)
+    void serve(int fd, std::uint16_t local_port)
     {
         const Clock::time_point now = Clock::now();
         for (int i = 0; i < datagrams_per_wakeup; ++i) {
@@ -175,17 +183,19 @@ private:
             source.length = message.msg_namelen;
             const bool truncated = (message.msg_flags & MSG_TRUNC) != 0 ||
                                    static_cast<std::size_t>(length) > sizeof buffer_;
-            answer(fd, source, destination_of(message), truncated,
+            answer(fd, local_port, source, destination_of(message), truncated,
                    static_cast<std::size_t>(length), now);
         }
     }
 
     // In this order: the guard, then the access lists, then the size, then the rate, so
     // that only a datagram that would be answered takes a token.
-    void answer(int fd, const Endpoint& source, const Destination& destination, bool truncated,
-                std::size_t length, Clock::time_point now)
+    void answer(int fd, std::uint16_t local_port, const Endpoint& source,
+                const Destination& destination, bool truncated, std::size_t length,
+                Clock::time_point now)
     {
-        if (!udp_source_answerable(source) || !to_one_host(destination)) {
+        if (!udp_source_answerable(source) || udp_source_is_own_port(source, local_port) ||
+            !to_one_host(destination)) {
             drop(UdpDrop::guard);
         } else if (!settings_.rules->allows(source)) {
             drop(UdpDrop::denied);
@@ -234,6 +244,7 @@ private:
     const UdpSettings& settings_;
     RateTable rates_;  // this process's own: a new UDP child starts with full buckets
     std::vector<pollfd> poll_fds_;
+    std::vector<std::uint16_t> local_ports_;  // of poll_fds_[i + 1]
     UdpCounts counts_;  // since the last record
     Clock::time_point next_report_{};
     char buffer_[buffer_size];

@@ -21,8 +21,8 @@ struct UdpSettings {
 // Closes every inherited descriptor but `keep` (ascending: `sockets`, `report_fd` and
 // `signal_fd`, the signalfd the master opened for its children), then answers each datagram
 // on `sockets` with exactly its bytes, to its sender, from the address it was sent to. It
-// drops, and counts, a datagram the reflection guard refuses (child/udp_guard.hpp) or sent
-// to a broadcast or multicast address, then one the access lists refuse, one larger than
+// drops, and counts, a datagram the reflection guard refuses (child/udp_guard.hpp), one from
+// the port it came to, or one sent to a broadcast or multicast address, then one the access lists refuse, one larger than
 // its buffer, one over the per-source rate (a RateTable of its own), and one whose reply
 // the kernel will not send. It reports its counts at most every 250 ms while they change,
 // and before it exits. SIGTERM, SIGINT and SIGUSR2 (retire) end it at once: no datagram

@@ -24,4 +24,9 @@ bool udp_source_answerable(const Endpoint& source)
     return source.port() >= 1024 && is_one_host(source);
 }
 
+bool udp_source_is_own_port(const Endpoint& source, std::uint16_t local_port)
+{
+    return source.port() == local_port;
+}
+
 }  // namespace echod

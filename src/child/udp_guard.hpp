@@ -21,4 +21,11 @@ bool is_one_host(const Endpoint& address);
 // other for ever, or make echod's reply the payload of an amplification.
 bool udp_source_answerable(const Endpoint& source);
 
+// Whether `source` sends from `local_port`, the port the datagram came to: echod's own
+// socket (a forged source that is an address of this host and echod's port) or another echo
+// server on the same port. Answering it starts a loop from one forged datagram: echod
+// answering itself, or two servers answering each other, as fast as they can, until the
+// rate per source ends it; with udp_rate_per_source = 0, never.
+bool udp_source_is_own_port(const Endpoint& source, std::uint16_t local_port);
+
 }  // namespace echod

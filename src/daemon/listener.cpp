@@ -30,6 +30,17 @@ void ask_for_destinations(int fd, int family, const std::string& where)
     }
 }
 
+// No reply may go to a broadcast address: the kernel then refuses one to a forged source
+// that is a subnet's broadcast address (which it lets in with rp_filter = 0), a "fraggle"
+// the reflection guard cannot see, since it does not know the subnets. Off by default on
+// echod's own sockets; a socket unit with Broadcast=yes passes one with it on.
+void refuse_broadcast_replies(int fd, const std::string& where)
+{
+    const int off = 0;
+    check_sys(::setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &off, sizeof off),
+              "setsockopt SO_BROADCAST " + where);
+}
+
 // A TCP listener's UDP twin, on its address and port. No SO_REUSEADDR: for UDP it would let
 // another program bind the same port beside echod and take its datagrams.
 UniqueFd open_udp(const Endpoint& endpoint)
@@ -261,6 +272,7 @@ Listener adopt_listener(UniqueFd fd, std::string name)
     listener.configured_port = listener.bound.port();
     if (passed.udp) {
         ask_for_destinations(n, listener.bound.family(), "UDP " + format_endpoint(listener.bound));
+        refuse_broadcast_replies(n, "UDP " + format_endpoint(listener.bound));
         listener.udp = std::move(fd);
     } else {
         // Urgent bytes inline, as on our own listeners. systemd shares the socket but never
