@@ -41,6 +41,15 @@ Endpoint endpoint(const std::string& address, std::uint16_t port = 40000)
     return *parsed;
 }
 
+// A prefork child's `accepted` record for `peer`.
+echod::ChildReport accepted(pid_t pid, const Endpoint& peer)
+{
+    echod::ChildReport report;
+    report.pid = pid;
+    report.kind = echod::ReportKind::accepted;
+    return report.with_peer(peer);
+}
+
 SourceKey source(const std::string& address)
 {
     return echod::source_key(endpoint(address));
@@ -137,7 +146,7 @@ BOOST_AUTO_TEST_CASE(a_prefork_child_is_spare_busy_spare_again_then_retires)
     BOOST_TEST(table.find(200)->prefork);
     BOOST_TEST(!table.find(200)->busy);
 
-    table.begin_connection(200, endpoint("192.0.2.1", 1000), t0);
+    table.begin_connection(accepted(200, endpoint("192.0.2.1", 1000)), t0);
     BOOST_TEST(table.spares() == 0u);
     BOOST_TEST(table.busy() == 1u);
     BOOST_TEST(!table.any_spare().has_value());
@@ -154,7 +163,7 @@ BOOST_AUTO_TEST_CASE(a_prefork_child_is_spare_busy_spare_again_then_retires)
     BOOST_TEST(!table.end_connection(200, false).has_value());  // no connection to end
 
     // The last connection: the child exits after it, so it is no spare.
-    table.begin_connection(200, endpoint("192.0.2.2", 1001), t0 + 1s);
+    table.begin_connection(accepted(200, endpoint("192.0.2.2", 1001)), t0 + 1s);
     ended = table.end_connection(200, true);
     BOOST_TEST_REQUIRE(ended.has_value());
     BOOST_TEST(table.busy() == 0u);
@@ -188,7 +197,7 @@ BOOST_AUTO_TEST_CASE(a_retired_child_is_no_spare)
 
     // Retired while busy: still busy for its source until its connection ends, then gone
     // from the spares.
-    table.begin_connection(301, endpoint("192.0.2.1"), t0);
+    table.begin_connection(accepted(301, endpoint("192.0.2.1")), t0);
     table.retire(301);
     BOOST_TEST(table.busy() == 1u);
     BOOST_TEST(table.end_connection(301, false).has_value());
@@ -198,7 +207,7 @@ BOOST_AUTO_TEST_CASE(a_retired_child_is_no_spare)
     // Retired as a spare, but it had accepted already (the report comes after the signal).
     table.add_spare(302, -1);
     table.retire(302);
-    table.begin_connection(302, endpoint("192.0.2.3"), t0);
+    table.begin_connection(accepted(302, endpoint("192.0.2.3")), t0);
     BOOST_TEST(table.busy() == 1u);
     BOOST_TEST(table.spares() == 0u);
     BOOST_TEST(table.end_connection(302, false).has_value());
@@ -219,7 +228,7 @@ BOOST_AUTO_TEST_CASE(only_a_fork_mode_child_counts_as_reported)
     // A prefork child may have more records in the pipe, whatever it has sent so far.
     table.add_spare(401, -1);
     BOOST_TEST(!table.reported(401));
-    table.begin_connection(401, endpoint("192.0.2.2"), t0);
+    table.begin_connection(accepted(401, endpoint("192.0.2.2")), t0);
     table.attach(report_from(401));
     BOOST_TEST(!table.reported(401));
 

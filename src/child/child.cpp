@@ -70,17 +70,43 @@ ECHOD_CHILD_PATH void send_report(int report_fd, const ChildReport& report) noex
     }
 }
 
-ECHOD_CHILD_PATH void run_child(int conn, int report_fd, int signal_fd,
-                                const SessionLimits& limits, ClientCounts& counts, int hold,
-                                pid_t master) noexcept
+ECHOD_CHILD_PATH ChildReport start_report(const ClientStart& start)
+{
+    ChildReport report = ChildReport::from_this_process(
+        start.refusal == Refusal::none ? ReportKind::accepted : ReportKind::refused);
+    report.with_peer(start.client);
+    if (start.proxied) {
+        report.with_via(start.via);
+    }
+    report.local = start.local ? 1 : 0;
+    report.refused_by = static_cast<std::uint8_t>(start.refusal);
+    return report.with_why(start.why);
+}
+
+ECHOD_CHILD_PATH void run_child(int conn, const Endpoint& peer, int report_fd, int signal_fd,
+                                const SessionLimits& limits, const ClientRules& rules,
+                                Admission& admission, int hold, pid_t master) noexcept
 {
     int keep[3] = {conn, report_fd, signal_fd};
     sort_three(keep);
     close_inherited(keep, 3);
     watch_master(master);
     auto stop = [signal_fd] { return read_stop(signal_fd).request; };
-    const SessionResult result = run_echo_session(conn, limits, signal_fd, stop);
-    counts.release(hold);  // before the client can see the close
+    Pending pending;
+    HeaderBuffer buffer;
+    if (rules.proxy) {
+        // The master could not tell who the client is: the header does, and the client is
+        // admitted here.
+        const ClientStart start = start_client(conn, peer, rules, admission, hold, true,
+                                               signal_fd, stop, buffer);
+        send_report(report_fd, start_report(start));
+        if (start.refusal != Refusal::none) {
+            ::_exit(child_reported);  // closed with nothing written
+        }
+        pending = start.pending;
+    }
+    const SessionResult result = run_echo_session(conn, limits, signal_fd, stop, pending);
+    admission.counts.release(hold);  // before the client can see the close
     send_report(report_fd, ChildReport::finished(result));
     ::_exit(child_reported);
 }

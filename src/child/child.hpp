@@ -2,9 +2,10 @@
 // into master code, never runs master destructors, and never logs.
 #pragma once
 
+#include "child/client_start.hpp"
 #include "child/echo_session.hpp"
+#include "common/admission.hpp"
 #include "common/child_report.hpp"
-#include "common/client_counts.hpp"
 
 #include <sys/types.h>
 
@@ -23,12 +24,17 @@ void watch_master(pid_t master);
 // Writes `report` to the master; a child whose master is gone exits child_report_failed.
 void send_report(int report_fd, const ChildReport& report) noexcept;
 
+// The `accepted` or `refused` record of what start_client() found.
+ChildReport start_report(const ClientStart& start);
+
 // Closes every inherited descriptor except `conn`, `report_fd` and `signal_fd`, the
 // signalfd the master opened for its children (its signals stay as the master set them:
-// common/signals.hpp), echoes, releases what the master counted for its client in `hold`,
-// reports, and exits. If the master (`master`, its parent) dies, the child gets SIGTERM: it
-// drains as at a graceful stop, then exits.
-[[noreturn]] void run_child(int conn, int report_fd, int signal_fd, const SessionLimits& limits,
-                            ClientCounts& counts, int hold, pid_t master) noexcept;
+// common/signals.hpp). On a PROXY listener (rules.proxy) it reads the header, admits the
+// client it names and reports `accepted` or `refused`. It echoes, releases what was counted
+// for its client in `hold`, reports, and exits. If the master (`master`, its parent) dies,
+// the child gets SIGTERM: it drains as at a graceful stop, then exits.
+[[noreturn]] void run_child(int conn, const Endpoint& peer, int report_fd, int signal_fd,
+                            const SessionLimits& limits, const ClientRules& rules,
+                            Admission& admission, int hold, pid_t master) noexcept;
 
 }  // namespace echod

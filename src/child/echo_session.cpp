@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <optional>
 
 namespace echod {
@@ -24,10 +25,15 @@ constexpr unsigned reads_between_polls = 16;
 class Session {
 public:
     Session(int conn, const SessionLimits& limits, int control,
-            ReadControl read_control, void* context)
+            ReadControl read_control, void* context, Pending pending)
         : conn_(conn), limits_(limits), control_(control), read_control_(read_control),
           context_(context)
     {
+        if (pending.size > 0) {
+            end_ = pending.size < buffer_size ? pending.size : buffer_size;
+            std::memcpy(buffer_, pending.data, end_);
+            result_.bytes_in = end_;
+        }
         if (limits.max_session.count() > 0) {
             session_deadline_ = Clock::now() + limits.max_session;
         }
@@ -208,9 +214,9 @@ const char* close_reason_name(CloseReason reason)
 
 ECHOD_CHILD_PATH SessionResult run_echo_session(int conn, const SessionLimits& limits,
                                                 int control, ReadControl read_control,
-                                                void* context)
+                                                void* context, Pending pending)
 {
-    return Session(conn, limits, control, read_control, context).run();
+    return Session(conn, limits, control, read_control, context, pending).run();
 }
 
 }  // namespace echod

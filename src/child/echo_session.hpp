@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace echod {
@@ -35,22 +36,35 @@ struct SessionResult {
 // Says what was asked on the control descriptor; `context` is the caller's.
 using ReadControl = StopRequest (*)(void* context);
 
+// Bytes the client sent that were read before the session began (after a PROXY header):
+// they are echoed first, and counted in bytes_in.
+struct Pending {
+    const char* data = nullptr;
+    std::size_t size = 0;  // at most 64 KiB
+};
+
 // Echoes every byte until the peer shuts down its sending side (everything owed is sent
 // first), a timeout, an error, or a stop request. When `control` becomes readable,
 // `read_control(context)` is called and says what was asked (without one, any readiness
 // is StopRequest::now). The caller closes `conn`.
 SessionResult run_echo_session(int conn, const SessionLimits& limits, int control = -1,
-                               ReadControl read_control = nullptr, void* context = nullptr);
+                               ReadControl read_control = nullptr, void* context = nullptr,
+                               Pending pending = {});
 
 // The same with a callable, e.g. a lambda. Not std::function: nothing to construct or
 // destroy on the child path, so no code of its own to fault in (common/child_path.hpp).
 template <typename ReadStop>
-SessionResult run_echo_session(int conn, const SessionLimits& limits, int control,
-                               ReadStop& read_control)
+StopRequest call_read_stop(void* callable)
 {
-    return run_echo_session(
-        conn, limits, control,
-        [](void* callable) { return (*static_cast<ReadStop*>(callable))(); }, &read_control);
+    return (*static_cast<ReadStop*>(callable))();
+}
+
+template <typename ReadStop>
+SessionResult run_echo_session(int conn, const SessionLimits& limits, int control,
+                               ReadStop& read_control, Pending pending = {})
+{
+    return run_echo_session(conn, limits, control, &call_read_stop<ReadStop>, &read_control,
+                            pending);
 }
 
 }  // namespace echod

@@ -18,11 +18,11 @@ namespace {
 class PreforkChild {
 public:
     PreforkChild(std::vector<int>& listeners, int report_fd, int signal_fd,
-                 const PreforkSettings& settings, ClientCounts& counts, int hold)
+                 const PreforkSettings& settings, Admission& admission, int hold)
         : listeners_(listeners),
           report_fd_(report_fd),
           settings_(settings),
-          counts_(counts),
+          admission_(admission),
           hold_(hold),
           signal_fd_(signal_fd)
     {
@@ -112,23 +112,18 @@ private:
 
     ECHOD_CHILD_PATH void serve(int conn, const Endpoint& peer)
     {
-        // A constant here, not a read of ClientCounts::child_wait's storage: one page of
-        // read-only data fewer for the child to fault in.
-        constexpr std::chrono::milliseconds wait = ClientCounts::child_wait;
-        const ClientCounts::Verdict verdict = counts_.admit(
-            hold_, peer, settings_.client_limits, wait);
-        if (verdict != ClientCounts::Verdict::admitted) {
-            ChildReport refused = ChildReport::from_this_process(ReportKind::refused);
-            refused.with_peer(peer).refused_by = static_cast<std::uint8_t>(verdict);
-            send_report(report_fd_, refused);
+        auto stop = [this] { return read_stop(); };
+        HeaderBuffer buffer;
+        const ClientStart start = start_client(conn, peer, *settings_.rules, admission_, hold_,
+                                               false, signal_fd_, stop, buffer);
+        send_report(report_fd_, start_report(start));
+        if (start.refusal != Refusal::none) {
             return;  // closed with nothing written, as in fork mode
         }
-        send_report(report_fd_,
-                    ChildReport::from_this_process(ReportKind::accepted).with_peer(peer));
-        auto stop = [this] { return read_stop(); };
-        const SessionResult result = run_echo_session(conn, settings_.limits, signal_fd_, stop);
+        const SessionResult result =
+            run_echo_session(conn, settings_.limits, signal_fd_, stop, start.pending);
         ++served_;
-        counts_.release(hold_);  // before the client can see the close
+        admission_.counts.release(hold_);  // before the client can see the close
         ChildReport finished = ChildReport::finished(result);
         finished.last = retiring_ || (settings_.max_connections != 0 &&
                                       served_ >= settings_.max_connections);
@@ -165,7 +160,7 @@ private:
     std::vector<int>& listeners_;
     int report_fd_;
     const PreforkSettings& settings_;
-    ClientCounts& counts_;
+    Admission& admission_;
     int hold_;
     int signal_fd_;  // the one the master opened for its children (common/signals.hpp)
     int epoll_fd_ = -1;
@@ -177,11 +172,11 @@ private:
 
 ECHOD_CHILD_PATH void run_prefork_child(std::vector<int>& listeners, const std::vector<int>& keep,
                                         int report_fd, int signal_fd,
-                                        const PreforkSettings& settings, ClientCounts& counts,
+                                        const PreforkSettings& settings, Admission& admission,
                                         int hold, pid_t master) noexcept
 {
     close_inherited(keep.data(), keep.size());
-    PreforkChild(listeners, report_fd, signal_fd, settings, counts, hold).run(master);
+    PreforkChild(listeners, report_fd, signal_fd, settings, admission, hold).run(master);
 }
 
 }  // namespace echod

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "child/echo_session.hpp"
-#include "common/client_counts.hpp"
+#include "common/admission.hpp"
 
 #include <sys/types.h>
 
@@ -14,7 +14,7 @@ namespace echod {
 
 struct PreforkSettings {
     SessionLimits limits;
-    ClientCounts::Limits client_limits;
+    const ClientRules* rules = nullptr;  // who is served (the master's, read only)
     unsigned max_connections = 1;  // then the child exits; 0: no limit
 };
 
@@ -26,7 +26,7 @@ struct PreforkSettings {
 // listener is dropped); `keep` is every descriptor the child keeps, in ascending order.
 [[noreturn]] void run_prefork_child(std::vector<int>& listeners, const std::vector<int>& keep,
                                     int report_fd, int signal_fd,
-                                    const PreforkSettings& settings, ClientCounts& counts,
+                                    const PreforkSettings& settings, Admission& admission,
                                     int hold, pid_t master) noexcept;
 
 }  // namespace echod

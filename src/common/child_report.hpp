@@ -13,12 +13,15 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace echod {
 
-// A fork-mode child sends one `finished` record. A prefork child sends `accepted` (with the
-// peer) and `finished` for every connection, `refused` for one over max_per_source or
-// max_per_network, and `accept_failed` before it exits because accept4 failed.
+// A fork-mode child sends one `finished` record; on a PROXY listener, `accepted` (with the
+// client the header named) or `refused` before it. A prefork child sends `accepted` (with
+// the client) and `finished` for every connection, `refused` for one it closed before
+// echoing (common/admission.hpp says why), and `accept_failed` before it exits because
+// accept4 failed.
 enum class ReportKind : std::uint8_t { finished = 0, accepted, refused, accept_failed };
 
 // What a child tells the master, in one write to the shared report pipe. It is smaller than
@@ -30,11 +33,15 @@ struct ChildReport {
     std::uint64_t bytes_out = 0;
     std::uint8_t reason = 0;  // CloseReason
     ReportKind kind = ReportKind::finished;
-    std::uint8_t refused_by = 0;  // refused: the ClientCounts::Verdict
+    std::uint8_t refused_by = 0;  // refused: the Refusal
     std::uint8_t last = 0;        // finished: the child exits now instead of accepting again
     std::uint8_t peer_length = 0;
-    std::uint8_t peer_address[28] = {};  // accepted, refused: the peer's sockaddr
-    std::uint8_t padding[3] = {};
+    std::uint8_t peer_address[28] = {};  // accepted, refused: the client's sockaddr
+    std::uint8_t via_length = 0;         // 0: the client is the peer itself
+    std::uint8_t local = 0;              // accepted: a PROXY LOCAL (a balancer's health check)
+    std::uint8_t via_address[28] = {};   // accepted, refused: the balancer's sockaddr
+    char why[48] = {};                   // refused for a bad header: what was wrong
+    std::uint8_t padding[1] = {};
 
     // A record of `kind` from the calling process.
     static ChildReport from_this_process(ReportKind kind)
@@ -58,21 +65,50 @@ struct ChildReport {
 
     ChildReport& with_peer(const Endpoint& endpoint)
     {
-        const std::size_t length = std::min<std::size_t>(endpoint.length, sizeof peer_address);
-        std::memcpy(peer_address, &endpoint.storage, length);
-        peer_length = static_cast<std::uint8_t>(length);
+        peer_length = store(endpoint, peer_address);
         return *this;
     }
 
-    Endpoint peer() const
+    ChildReport& with_via(const Endpoint& endpoint)
     {
-        Endpoint endpoint;
-        std::memcpy(&endpoint.storage, peer_address, peer_length);
-        endpoint.length = peer_length;
-        return endpoint;
+        via_length = store(endpoint, via_address);
+        return *this;
+    }
+
+    ChildReport& with_why(const char* text)
+    {
+        std::size_t i = 0;
+        for (; text[i] != '\0' && i + 1 < sizeof why; ++i) {
+            why[i] = text[i];
+        }
+        why[i] = '\0';
+        return *this;
+    }
+
+    Endpoint peer() const { return load(peer_address, peer_length); }
+    // The balancer, when a PROXY header named the client.
+    std::optional<Endpoint> via() const
+    {
+        return via_length != 0 ? std::optional(load(via_address, via_length)) : std::nullopt;
     }
 
     CloseReason close_reason() const { return static_cast<CloseReason>(reason); }
+
+private:
+    static std::uint8_t store(const Endpoint& endpoint, std::uint8_t (&address)[28])
+    {
+        const std::size_t length = std::min<std::size_t>(endpoint.length, sizeof address);
+        std::memcpy(address, &endpoint.storage, length);
+        return static_cast<std::uint8_t>(length);
+    }
+
+    static Endpoint load(const std::uint8_t (&address)[28], std::uint8_t length)
+    {
+        Endpoint endpoint;
+        std::memcpy(&endpoint.storage, address, length);
+        endpoint.length = length;
+        return endpoint;
+    }
 };
 static_assert(sizeof(ChildReport) <= PIPE_BUF, "a report must be one atomic pipe write");
 static_assert(sizeof(sockaddr_in6) <= sizeof(ChildReport::peer_address),

@@ -4,7 +4,11 @@ namespace echod {
 
 void ChildTable::add(pid_t pid, const Endpoint& peer, Clock::time_point started, int hold)
 {
-    Child& child = children_[pid] = Child{peer, started, hold, std::nullopt};
+    Child added;
+    added.peer = peer;
+    added.started = started;
+    added.hold = hold;
+    Child& child = children_[pid] = added;
     count(child, 1);
 }
 
@@ -17,19 +21,38 @@ void ChildTable::add_spare(pid_t pid, int hold)
     count(children_[pid] = spare, 1);
 }
 
-void ChildTable::begin_connection(pid_t pid, const Endpoint& peer, Clock::time_point started)
+void ChildTable::begin_connection(const ChildReport& accepted, Clock::time_point started)
 {
-    auto it = children_.find(pid);
+    auto it = children_.find(static_cast<pid_t>(accepted.pid));
     if (it == children_.end()) {
         return;
     }
     Child& child = it->second;
     count(child, -1);
-    child.peer = peer;
     child.started = started;
     child.report.reset();
     child.busy = true;
     count(child, 1);
+    name_client(accepted);
+}
+
+void ChildTable::name_client(const ChildReport& accepted)
+{
+    auto it = children_.find(static_cast<pid_t>(accepted.pid));
+    if (it != children_.end()) {
+        it->second.peer = accepted.peer();
+        it->second.via = accepted.via();
+        it->second.local = accepted.local != 0;
+    }
+}
+
+void ChildTable::refused(pid_t pid)
+{
+    auto it = children_.find(pid);
+    if (it != children_.end()) {
+        it->second.refused = true;
+        set_state(it->second, false, true);
+    }
 }
 
 std::optional<Child> ChildTable::end_connection(pid_t pid, bool last)
@@ -101,7 +124,8 @@ void ChildTable::attach(const ChildReport& report)
 bool ChildTable::reported(pid_t pid) const
 {
     auto it = children_.find(pid);
-    return it != children_.end() && !it->second.prefork && it->second.report.has_value();
+    return it != children_.end() && !it->second.prefork &&
+           (it->second.report.has_value() || it->second.refused);
 }
 
 std::vector<pid_t> ChildTable::pids() const

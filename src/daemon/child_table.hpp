@@ -17,13 +17,16 @@
 namespace echod {
 
 struct Child {
-    Endpoint peer;
+    Endpoint peer;  // the client: the peer, or the one a PROXY header named
     Clock::time_point started;
     int hold = -1;          // its record in ClientCounts
     std::optional<ChildReport> report;
     bool prefork = false;   // forked ahead: a spare until it reports a connection
     bool busy = true;       // serving a connection (a fork-mode child always is)
     bool retiring = false;  // asked to exit, or exits after its connection: not a spare
+    std::optional<Endpoint> via;  // the balancer, when a PROXY header named the client
+    bool local = false;     // a PROXY LOCAL connection: the balancer's own (health check)
+    bool refused = false;   // fork mode: the child closed its connection unserved
 };
 
 class ChildTable {
@@ -32,8 +35,13 @@ public:
     void add(pid_t pid, const Endpoint& peer, Clock::time_point started, int hold);
     // A prefork child, spare.
     void add_spare(pid_t pid, int hold);
-    // A prefork child accepted `peer`.
-    void begin_connection(pid_t pid, const Endpoint& peer, Clock::time_point started);
+    // A prefork child accepted the client its `accepted` record names.
+    void begin_connection(const ChildReport& accepted, Clock::time_point started);
+    // A fork-mode child behind a PROXY listener learned who its client is.
+    void name_client(const ChildReport& accepted);
+    // A fork-mode child closed its connection unserved; it exits without a `finished`
+    // record.
+    void refused(pid_t pid);
     // A prefork child's connection ended; returns it (for the log line). `last`: the child
     // exits now instead of waiting for the next connection.
     std::optional<Child> end_connection(pid_t pid, bool last);

@@ -1,6 +1,7 @@
 #include "daemon/log_events.hpp"
 
 #include "common/child_report.hpp"
+#include "daemon/child_table.hpp"
 #include "daemon/log.hpp"
 
 #include <sys/wait.h>
@@ -45,9 +46,31 @@ void log_limit_cleared(const std::string& what, long long duration_ms)
 // "max_per_source=N source=ADDR" or "max_per_network=N network=NET/LEN".
 std::string client_limit(ClientLimitKind kind, unsigned limit, const std::string& name)
 {
-    return kind == ClientLimitKind::source
-               ? "max_per_source=" + to_string(limit) + " source=" + name
-               : "max_per_network=" + to_string(limit) + " network=" + name;
+    switch (kind) {
+    case ClientLimitKind::source: return "max_per_source=" + to_string(limit) + " source=" + name;
+    case ClientLimitKind::network:
+        return "max_per_network=" + to_string(limit) + " network=" + name;
+    case ClientLimitKind::rate: return "rate_per_source=" + to_string(limit) + " source=" + name;
+    }
+    return name;
+}
+
+// "peer=CLIENT" or "peer=CLIENT via=BALANCER".
+std::string client_fields(const Endpoint& client, const Endpoint* via)
+{
+    return "peer=" + format_endpoint(client) +
+           (via != nullptr ? " via=" + format_endpoint(*via) : std::string());
+}
+
+// What the episode lines of a refusal that is not a client's limit call it.
+const char* refusal_rule(Refusal refusal)
+{
+    switch (refusal) {
+    case Refusal::denied: return "allow/deny";
+    case Refusal::untrusted: return "proxy_trusted";
+    case Refusal::bad_header: return "proxy_header";
+    default: return refusal_name(refusal);
+    }
 }
 
 // " reason=killed signal=N" or " reason=failed exit=N": a child that ended without its
@@ -174,23 +197,29 @@ void log_notify_failed(const std::string& why)
     log_debug("notify failed: " + why);
 }
 
-void log_connection_accepted(const Endpoint& peer, pid_t pid)
+void log_connection_accepted(const Endpoint& client, const Endpoint* via, bool local, pid_t pid)
 {
     if (log_enabled(LogLevel::debug)) {
-        log_debug("connection accepted peer=" + format_endpoint(peer) + " pid=" + to_string(pid));
+        log_debug("connection accepted " + client_fields(client, via) + " pid=" + to_string(pid) +
+                  (local ? " local=yes" : ""));
     }
 }
 
-void log_connection_closed(const Endpoint& peer, pid_t pid, const ConnectionEnd& end,
+void log_connection_closed(const Child& child, pid_t pid, const ConnectionEnd& end,
                            std::chrono::milliseconds duration)
 {
     const ChildReport* report = end.report;
     const bool failed = report == nullptr || report->close_reason() == CloseReason::error;
-    const LogLevel level = failed ? LogLevel::warning : LogLevel::info;
+    // A balancer's health checks come every few seconds for ever: not worth a line at info.
+    const LogLevel level = failed ? LogLevel::warning
+                           : child.local ? LogLevel::debug
+                                         : LogLevel::info;
     if (!log_enabled(level)) {
         return;
     }
-    std::string line = "connection closed peer=" + format_endpoint(peer) + " pid=" + to_string(pid);
+    std::string line = "connection closed " +
+                       client_fields(child.peer, child.via ? &*child.via : nullptr) +
+                       " pid=" + to_string(pid) + (child.local ? " local=yes" : "");
     line += report != nullptr ? " bytes_in=" + to_string(report->bytes_in) +
                                     " bytes_out=" + to_string(report->bytes_out)
                               : std::string(" bytes_in=- bytes_out=-");
@@ -204,6 +233,15 @@ void log_connection_closed(const Endpoint& peer, pid_t pid, const ConnectionEnd&
         }
     }
     log_message(level, line);
+}
+
+void log_connection_refused(const Endpoint& client, const Endpoint* via, Refusal refusal,
+                            const char* why)
+{
+    if (log_enabled(LogLevel::debug)) {
+        log_debug("connection refused " + client_fields(client, via) + " reason=" +
+                  refusal_name(refusal) + (*why != '\0' ? " why=\"" + std::string(why) + "\"" : ""));
+    }
 }
 
 void log_spare_exited(pid_t pid, int wait_status)
@@ -238,6 +276,20 @@ void log_client_limit_cleared(ClientLimitKind kind, unsigned limit, const std::s
                               std::uint64_t refused, long long duration_ms)
 {
     log_limit_cleared(client_limit(kind, limit, name) + " refused=" + to_string(refused),
+                      duration_ms);
+}
+
+void log_refusals_began(Refusal refusal, const Endpoint& client, const char* why)
+{
+    log_limit_reached(LogLevel::notice,
+                      std::string(refusal_rule(refusal)) + " refused peer=" + format_host(client) +
+                          (*why != '\0' ? " why=\"" + std::string(why) + "\"" : "") +
+                          "; further refusals are counted, not logged");
+}
+
+void log_refusals_ended(Refusal refusal, std::uint64_t refused, long long duration_ms)
+{
+    log_limit_cleared(std::string(refusal_rule(refusal)) + " refused=" + to_string(refused),
                       duration_ms);
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "child/echo_session.hpp"
+#include "common/admission.hpp"
 #include "daemon/config.hpp"
 #include "os/address.hpp"
 
@@ -19,6 +20,7 @@
 namespace echod {
 
 struct ChildReport;
+struct Child;
 
 // --- start, reload, stop -------------------------------------------------------------
 struct ListeningState {
@@ -53,15 +55,20 @@ void log_fatal(const std::string& why);
 void log_notify_failed(const std::string& why);
 
 // --- connections ---------------------------------------------------------------------
-void log_connection_accepted(const Endpoint& peer, pid_t pid);
+// `via`: the balancer, when a PROXY header named the client; `local`: the balancer's own
+// connection (a health check), whose lines are at debug only.
+void log_connection_accepted(const Endpoint& client, const Endpoint* via, bool local, pid_t pid);
 
 // How a connection's child ended, as far as the master knows.
 struct ConnectionEnd {
     const ChildReport* report;  // the child's `finished` record; null: it died without one
     int wait_status;            // without a report: how the child ended (waitpid)
 };
-void log_connection_closed(const Endpoint& peer, pid_t pid, const ConnectionEnd& end,
+void log_connection_closed(const Child& child, pid_t pid, const ConnectionEnd& end,
                            std::chrono::milliseconds duration);
+// Closed before anything was echoed (debug; the episode lines below summarise).
+void log_connection_refused(const Endpoint& client, const Endpoint* via, Refusal refusal,
+                            const char* why);
 void log_spare_exited(pid_t pid, int wait_status);  // the first of an episode
 void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms);
 
@@ -69,10 +76,13 @@ void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms);
 void log_children_limit_reached(unsigned max_children);
 void log_children_limit_cleared(unsigned max_children, long long duration_ms);
 // A source (max_per_source) or a network (max_per_network) of clients at its limit.
-enum class ClientLimitKind { source, network };
+enum class ClientLimitKind { source, network, rate };
 void log_client_limit_reached(ClientLimitKind kind, unsigned limit, const std::string& name);
 void log_client_limit_cleared(ClientLimitKind kind, unsigned limit, const std::string& name,
                               std::uint64_t refused, long long duration_ms);
+// Refusals that are not a client's limit: allow/deny, proxy_trusted, bad PROXY headers.
+void log_refusals_began(Refusal refusal, const Endpoint& client, const char* why);
+void log_refusals_ended(Refusal refusal, std::uint64_t refused, long long duration_ms);
 // `consequence`: what a failed fork costs in this mode
 void log_fork_limit_reached(int error, const char* consequence);
 void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms);

@@ -6,6 +6,8 @@
 #include "os/sys_error.hpp"
 
 #include <fcntl.h>
+
+#include <algorithm>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -23,7 +25,8 @@ Master::Master(CommandLine command_line, Config config, std::vector<Listener> li
     : command_line_(std::move(command_line)),
       config_(std::move(config)),
       listeners_(std::move(listeners)),
-      socket_activated_(socket_activated)
+      socket_activated_(socket_activated),
+      rules_(std::make_unique<const ClientRules>(client_rules(config_)))
 {
     signal_fd_.reset(open_master_signal_fd());
     // Children inherit one of their own: a read there returns the reader's signals, and
@@ -135,8 +138,10 @@ int Master::poll_timeout(Clock::time_point now) const
     if (phase_ != Phase::running && !killed_) {
         consider(deadline_);
     }
+    const bool refusing = std::any_of(refusals_.begin(), refusals_.end(),
+                                      [](const LimitEpisode& e) { return e.active(); });
     if (children_limit_.active() || fork_limit_.active() || spare_limit_.active() ||
-        descriptor_limit_.active() || !client_limits_.empty()) {
+        descriptor_limit_.active() || !client_limits_.empty() || refusing) {
         consider(now + LimitEpisode::quiet);
     }
     if (auto due = service_.next_due()) {
@@ -220,6 +225,8 @@ bool Master::reload()
             listeners_ = std::move(opened);
         }
         config_ = std::move(next);
+        // Children forked before keep their copy of the old rules; new ones get these.
+        rules_ = std::make_unique<const ClientRules>(client_rules(config_));
         reload_failed_ = false;
         retire_prefork_children();
         spawn_rate_ = config_.min_spare_children;  // replace them all at once
@@ -286,9 +293,20 @@ SessionLimits Master::session_limits() const
             config_.max_session};
 }
 
-ClientCounts::Limits Master::client_limits() const
+ClientRules Master::client_rules(const Config& config)
 {
-    return {config_.max_per_source, config_.max_per_network};
+    ClientRules rules;
+    rules.proxy = config.proxy_protocol != ProxyProtocol::off;
+    rules.proxy_version = config.proxy_protocol == ProxyProtocol::v1   ? ProxyVersion::v1
+                          : config.proxy_protocol == ProxyProtocol::v2 ? ProxyVersion::v2
+                                                                       : ProxyVersion::any;
+    rules.proxy_timeout = config.proxy_timeout;
+    rules.proxy_trusted = config.proxy_trusted;
+    rules.allow = config.allow;
+    rules.deny = config.deny;
+    rules.limits = {config.max_per_source, config.max_per_network};
+    rules.rate = {config.rate_per_source, config.rate_burst};
+    return rules;
 }
 
 void Master::signal_children(int signal)
@@ -318,8 +336,14 @@ std::string Master::counters() const
 {
     std::string line = "active=" + std::to_string(children_.busy()) +
                        " served=" + std::to_string(stats_.served) +
-                       " refused=" + std::to_string(stats_.refused) +
-                       " fork_failed=" + std::to_string(stats_.fork_failed);
+                       " refused=" + std::to_string(stats_.refused);
+    for (std::size_t i = 1; i < refusal_count; ++i) {  // why, where any
+        if (stats_.refused_by[i] != 0) {
+            line += std::string(" refused_") + refusal_name(static_cast<Refusal>(i)) + "=" +
+                    std::to_string(stats_.refused_by[i]);
+        }
+    }
+    line += " fork_failed=" + std::to_string(stats_.fork_failed);
     for (CloseReason reason : close_reasons) {
         line += std::string(" ") + close_reason_name(reason) + "=" +
                 std::to_string(stats_.by_reason[static_cast<std::size_t>(reason)]);

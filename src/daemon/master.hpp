@@ -8,7 +8,7 @@
 #include "daemon/listener.hpp"
 #include "daemon/log_events.hpp"
 #include "daemon/service_manager.hpp"
-#include "common/client_counts.hpp"
+#include "common/admission.hpp"
 #include "os/unique_fd.hpp"
 
 #include <poll.h>
@@ -43,6 +43,7 @@ private:
     struct Stats {
         std::uint64_t served = 0;
         std::uint64_t refused = 0;
+        std::array<std::uint64_t, refusal_count> refused_by{};  // by Refusal
         std::uint64_t fork_failed = 0;
         std::array<std::uint64_t, close_reason_count + 1> by_reason{};  // by CloseReason
         std::uint64_t killed = 0;  // ended without a report: killed, or failed
@@ -61,7 +62,7 @@ private:
     void signal_children(int signal);
     void note_short_backlog() const;
     SessionLimits session_limits() const;  // what a child gets from config_
-    ClientCounts::Limits client_limits() const;
+    static ClientRules client_rules(const Config& config);
     ListeningState listening_state(const std::string& listening) const;
     std::string counters() const;     // "active=... killed=N", for the status line and STATUS=
     std::string status_text() const;  // STATUS= for systemd
@@ -69,10 +70,15 @@ private:
     // master_children.cpp: accept, limits, fork, reports, reaping.
     void accept_from(const Listener& listener);
     void admit(UniqueFd conn, const Endpoint& peer);
-    void refuse(const Endpoint& peer, ClientCounts::Verdict verdict, Clock::time_point now);
+    // A connection closed before anything was echoed: counted, logged at debug, and
+    // summarised as an episode. `report` is the child's `refused` record (null: the master
+    // refused it), for the balancer and what was wrong with a header.
+    void refuse(const Endpoint& client, Refusal refusal, const ChildReport* report,
+                Clock::time_point now);
     bool still_full(const SourceKey& key, const ClientLimit& limit) const;
-    unsigned limit_of(ClientLimitKind kind) const;  // max_per_source or max_per_network
+    unsigned limit_of(ClientLimitKind kind) const;  // max_per_source, max_per_network, rate
     void spawn(UniqueFd conn, const Endpoint& peer, int hold);
+    void handle_fork_report(const ChildReport& report, Clock::time_point now);
     void fork_failed(int error, const char* consequence);
     void back_off();  // pauses forking for a time that doubles while failures go on
     void pause_accepting(std::chrono::milliseconds how_long);
@@ -109,7 +115,9 @@ private:
     ChildTable children_;
     // Per source and per network, shared with every child: not in the Master object, which
     // is master-only memory (main.cpp).
-    std::unique_ptr<ClientCounts> counts_ = std::make_unique<ClientCounts>();
+    std::unique_ptr<Admission> admission_ = std::make_unique<Admission>();
+    // Built from config_, in ordinary memory for the children to read; replaced at reload.
+    std::unique_ptr<const ClientRules> rules_;
     std::size_t spawn_rate_ = 1;
     bool spares_short_ = false;  // prefork: fewer spares than wanted, fork more next pass
     Clock::time_point next_retire_{};
@@ -119,6 +127,8 @@ private:
     LimitEpisode spare_limit_;  // prefork: spares dying unasked
     LimitEpisode descriptor_limit_;
     std::unordered_map<SourceKey, ClientLimit, SourceKeyHash> client_limits_;
+    // Refusals that are not one client's limit (allow/deny, proxy_trusted, bad headers).
+    std::array<LimitEpisode, refusal_count> refusals_;
     std::optional<Clock::time_point> paused_until_;
     std::chrono::milliseconds backoff_{100};
     Phase phase_ = Phase::running;

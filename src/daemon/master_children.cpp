@@ -55,35 +55,65 @@ void Master::accept_from(const Listener& listener)
     }
 }
 
-// Counted before the fork, so a refused client costs no process.
+// A direct client is checked and counted before the fork, so a refused client costs no
+// process. Behind a PROXY listener the peer is a balancer: only a trusted one gets a
+// child, which reads the header and admits the client it names.
 void Master::admit(UniqueFd conn, const Endpoint& peer)
 {
-    const int hold = counts_->reserve();
-    const ClientCounts::Verdict verdict =
-        counts_->admit(hold, peer, client_limits(), std::chrono::milliseconds(0));
-    if (verdict != ClientCounts::Verdict::admitted) {
-        counts_->reap(hold);
-        refuse(peer, verdict, Clock::now());
-        return;  // closed with nothing written: a banner would corrupt the echo
+    const ClientRules& rules = *rules_;
+    if (rules.proxy && !rules.proxy_trusted.contains(peer)) {
+        refuse(peer, Refusal::untrusted, nullptr, Clock::now());
+        return;  // closed with nothing written
+    }
+    const int hold = admission_->counts.reserve();
+    if (!rules.proxy) {
+        const Refusal refusal =
+            admission_->admit(hold, peer, rules, std::chrono::milliseconds(0));
+        if (refusal != Refusal::none) {
+            admission_->counts.reap(hold);
+            refuse(peer, refusal, nullptr, Clock::now());
+            return;  // closed with nothing written: a banner would corrupt the echo
+        }
     }
     spawn(std::move(conn), peer, hold);
 }
 
-void Master::refuse(const Endpoint& peer, ClientCounts::Verdict verdict, Clock::time_point now)
+void Master::refuse(const Endpoint& client, Refusal refusal, const ChildReport* report,
+                    Clock::time_point now)
 {
     ++stats_.refused;
-    const bool network = verdict == ClientCounts::Verdict::network_full;
-    ClientLimit& limit = client_limits_[network ? network_key(peer) : source_key(peer)];
+    ++stats_.refused_by[std::min<std::size_t>(static_cast<std::size_t>(refusal),
+                                              refusal_count - 1)];
+    const std::optional<Endpoint> via = report != nullptr ? report->via() : std::nullopt;
+    const char* why = report != nullptr ? report->why : "";
+    log_connection_refused(client, via ? &*via : nullptr, refusal, why);
+    if (refusal != Refusal::source_full && refusal != Refusal::network_full &&
+        refusal != Refusal::rate_limited) {
+        if (refusals_[static_cast<std::size_t>(refusal)].strike(now)) {
+            log_refusals_began(refusal, client, why);
+        }
+        return;
+    }
+    const ClientLimitKind kind = refusal == Refusal::network_full ? ClientLimitKind::network
+                                 : refusal == Refusal::rate_limited ? ClientLimitKind::rate
+                                                                    : ClientLimitKind::source;
+    const bool network = kind == ClientLimitKind::network;
+    ClientLimit& limit = client_limits_[network ? network_key(client) : source_key(client)];
     if (limit.episode.strike(now)) {
-        limit.kind = network ? ClientLimitKind::network : ClientLimitKind::source;
-        limit.name = network ? format_network(peer) : format_host(peer);
+        limit.kind = kind;
+        limit.name = network ? format_network(client) : format_host(client);
         log_client_limit_reached(limit.kind, limit_of(limit.kind), limit.name);
     }
 }
 
 unsigned Master::limit_of(ClientLimitKind kind) const
 {
-    return kind == ClientLimitKind::network ? config_.max_per_network : config_.max_per_source;
+    switch (kind) {
+    case ClientLimitKind::source: return config_.max_per_source;
+    case ClientLimitKind::network: return config_.max_per_network;
+    case ClientLimitKind::rate: return config_.rate_per_source;
+    }
+    return 0;
 }
 
 ECHOD_CHILD_PATH void Master::spawn(UniqueFd conn, const Endpoint& peer, int hold)
@@ -94,21 +124,24 @@ ECHOD_CHILD_PATH void Master::spawn(UniqueFd conn, const Endpoint& peer, int hol
     const SessionLimits limits = session_limits();
     const int report_fd = report_write_.get();
     const int signal_fd = child_signal_fd_.get();
-    ClientCounts& counts = *counts_;
+    const ClientRules& rules = *rules_;
+    Admission& admission = *admission_;
     const pid_t master = pid_;
     const pid_t pid = ::fork();
     if (pid == 0) {
-        run_child(conn.get(), report_fd, signal_fd, limits, counts, hold, master);
+        run_child(conn.get(), peer, report_fd, signal_fd, limits, rules, admission, hold, master);
     }
     if (pid < 0) {
         const int fork_error = errno;
-        counts_->reap(hold);
+        admission_->counts.reap(hold);
         fork_failed(fork_error, "dropping clients and backing off");  // conn closes here
         return;
     }
     const Clock::time_point now = Clock::now();
     children_.add(pid, peer, now, hold);
-    log_connection_accepted(peer, pid);
+    if (!rules.proxy) {
+        log_connection_accepted(peer, nullptr, false, pid);  // else once the header names it
+    }
 }
 
 // The server goes on after a pause that doubles while fork keeps failing.
@@ -157,7 +190,29 @@ void Master::handle_report(const ChildReport& report, Clock::time_point now)
     if (child != nullptr && child->prefork) {
         handle_prefork_report(report, now);
     } else {
-        children_.attach(report);  // a fork-mode child: logged when it is reaped
+        handle_fork_report(report, now);
+    }
+}
+
+// A fork-mode child behind a PROXY listener says who its client is, or that it refused
+// it; every fork-mode child sends its `finished` record, logged when it is reaped.
+void Master::handle_fork_report(const ChildReport& report, Clock::time_point now)
+{
+    switch (report.kind) {
+    case ReportKind::accepted: {
+        children_.name_client(report);
+        const std::optional<Endpoint> via = report.via();
+        log_connection_accepted(report.peer(), via ? &*via : nullptr, report.local != 0,
+                                report.pid);
+        break;
+    }
+    case ReportKind::refused:
+        children_.refused(report.pid);
+        refuse(report.peer(), static_cast<Refusal>(report.refused_by), &report, now);
+        break;
+    default:
+        children_.attach(report);
+        break;
     }
 }
 
@@ -173,10 +228,10 @@ void Master::reap_children()
             drain_reports();
         }
         if (auto child = children_.take(pid)) {
-            counts_->reap(child->hold);  // what a killed child still held
+            admission_->counts.reap(child->hold);  // what a killed child still held
             if (child->prefork) {
                 prefork_child_exited(pid, *child, status);
-            } else {
+            } else if (!child->refused) {  // a refused client was never served
                 close_connection(pid, *child, final_report(*child, status), status);
             }
         }
@@ -194,7 +249,7 @@ void Master::close_connection(pid_t pid, const Child& child, const ChildReport* 
     }
     const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(
         Clock::now() - child.started);
-    log_connection_closed(child.peer, pid, {report, wait_status}, duration);
+    log_connection_closed(child, pid, {report, wait_status}, duration);
 }
 
 void Master::settle_limits(Clock::time_point now)
@@ -214,6 +269,12 @@ void Master::settle_limits(Clock::time_point now)
     if (descriptor_limit_.settle(now, false)) {
         log_accept_limit_cleared(descriptor_limit_.strikes(), descriptor_limit_.duration_ms(now));
     }
+    for (std::size_t i = 0; i < refusal_count; ++i) {
+        if (refusals_[i].settle(now, false)) {
+            log_refusals_ended(static_cast<Refusal>(i), refusals_[i].strikes(),
+                               refusals_[i].duration_ms(now));
+        }
+    }
     for (auto it = client_limits_.begin(); it != client_limits_.end();) {
         ClientLimit& limit = it->second;
         if (!limit.episode.settle(now, still_full(it->first, limit))) {
@@ -228,8 +289,11 @@ void Master::settle_limits(Clock::time_point now)
 
 bool Master::still_full(const SourceKey& key, const ClientLimit& limit) const
 {
+    if (limit.kind == ClientLimitKind::rate) {
+        return false;  // ends once the source has been quiet for LimitEpisode::quiet
+    }
     const unsigned max = limit_of(limit.kind);
-    return max > 0 && counts_->count(key) >= max;
+    return max > 0 && admission_->counts.count(key) >= max;
 }
 
 }  // namespace echod

@@ -67,21 +67,22 @@ ECHOD_CHILD_PATH bool Master::spawn_spare()
     keep.push_back(report_write_.get());
     keep.push_back(child_signal_fd_.get());  // the child reads its signals there
     std::sort(keep.begin(), keep.end());
-    const PreforkSettings settings{session_limits(), client_limits(),
+    const PreforkSettings settings{session_limits(), rules_.get(),
                                    config_.max_connections_per_child};
-    const int hold = counts_->reserve();
+    const int hold = admission_->counts.reserve();
     // Copied to the stack: the child does not have the Master object (os/master_only.hpp).
     const int report_fd = report_write_.get();
     const int signal_fd = child_signal_fd_.get();
-    ClientCounts& counts = *counts_;
+    Admission& admission = *admission_;
     const pid_t master = pid_;
     const pid_t pid = ::fork();
     if (pid == 0) {
-        run_prefork_child(listeners, keep, report_fd, signal_fd, settings, counts, hold, master);
+        run_prefork_child(listeners, keep, report_fd, signal_fd, settings, admission, hold,
+                          master);
     }
     if (pid < 0) {
         const int fork_error = errno;
-        counts_->reap(hold);
+        admission_->counts.reap(hold);
         fork_failed(fork_error, "backing off");
         return false;
     }
@@ -111,13 +112,13 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
     const pid_t pid = report.pid;
     switch (report.kind) {
     case ReportKind::accepted: {
-        const Endpoint peer = report.peer();
-        children_.begin_connection(pid, peer, now);
-        log_connection_accepted(peer, pid);
+        children_.begin_connection(report, now);
+        const std::optional<Endpoint> via = report.via();
+        log_connection_accepted(report.peer(), via ? &*via : nullptr, report.local != 0, pid);
         break;
     }
     case ReportKind::refused:
-        refuse(report.peer(), static_cast<ClientCounts::Verdict>(report.refused_by), now);
+        refuse(report.peer(), static_cast<Refusal>(report.refused_by), &report, now);
         break;
     case ReportKind::finished:
         if (std::optional<Child> child = children_.end_connection(pid, report.last != 0)) {
