@@ -9,19 +9,24 @@
 #
 # KEY=VALUE pairs after the server are added to that echod's config (e.g.
 # echod-pf=build/echod,mode=prefork,max_connections_per_child=1). NOTIFY_SOCKET=PATH as
-# a pair is put in that server's environment instead. Each echod's config gets
-# max_per_network = 0 only if that echod knows the key.
+# a pair is put in that server's environment instead, and BENCH_ARGS=ARGS (words split
+# at spaces) is added to echod-bench's command line for that server alone, e.g. behind
+# a balancer that sends a PROXY v2 header (the bench's sources are 127.0.0.2..17):
+#   proxy=build/echod,proxy_protocol=v2,proxy_trusted=127.0.0.0/8,BENCH_ARGS=--proxy-v2
+# Each echod's config gets max_per_network = 0 only if that echod knows the key.
 set -euo pipefail
 [[ $# -ge 5 ]] || { echo "usage: $0 ECHOD_BENCH OUT_FILE ROUNDS CONCURRENCIES LABEL=SERVER..." >&2; exit 64; }
 bench=$1 out=$2 rounds=$3 concurrencies=$4; shift 4
 ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# A run with errors ends the script (set -e): the server it measured is stopped then too.
+work=$(mktemp -d) pid=""
+trap 'if [[ -n $pid ]]; then kill -TERM "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 : > "$out"
 for round in $(seq "$rounds"); do
   for spec in "$@"; do
     label=${spec%%=*} rest=${spec#*=}
     IFS=, read -r -a parts <<< "$rest"
-    server=${parts[0]} env=()
+    server=${parts[0]} env=() bench_args=()
     for c in $concurrencies; do
       if [[ $(basename "$server") == ref_* ]]; then
         "$server" 0 1024 > "$work/$label.err" 2>&1 & pid=$!
@@ -32,7 +37,9 @@ for round in $(seq "$rounds"); do
           printf 'max_per_network = 0\n' >> "$conf"
         fi
         for kv in "${parts[@]:1}"; do
-          if [[ $kv == NOTIFY_SOCKET=* ]]; then env=("$kv"); else echo "${kv%%=*} = ${kv#*=}" >> "$conf"; fi
+          if [[ $kv == NOTIFY_SOCKET=* ]]; then env=("$kv")
+          elif [[ $kv == BENCH_ARGS=* ]]; then read -r -a bench_args <<< "${kv#*=}"
+          else echo "${kv%%=*} = ${kv#*=}" >> "$conf"; fi
         done
         env "${env[@]}" "$server" --config "$conf" 2> "$work/$label.err" & pid=$!
       fi
@@ -43,9 +50,9 @@ for round in $(seq "$rounds"); do
         sleep 0.02
       done
       [[ -n $port ]] || { echo "no ready line from $label" >&2; kill -TERM "$pid"; exit 1; }
-      line=$("$bench" rate --port "$port" --concurrency "$c" --duration "${DURATION:-4}" --warmup 1 --label "$label" | grep RESULT)
+      line=$("$bench" rate --port "$port" --concurrency "$c" --duration "${DURATION:-4}" --warmup 1 --label "$label" "${bench_args[@]}" | grep RESULT)
       echo "round=$round $line" | tee -a "$out"
-      kill -TERM "$pid"; wait "$pid" || true
+      kill -TERM "$pid"; wait "$pid" || true; pid=""
     done
   done
 done

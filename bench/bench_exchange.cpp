@@ -85,7 +85,7 @@ char Pattern::byte_at(std::uint64_t offset) const
 }
 
 void Exchange::begin(const Pattern& pattern, std::uint64_t offset, std::uint64_t length,
-                     bool half_close)
+                     bool half_close, std::string_view header)
 {
     pattern_ = pattern;
     offset_ = offset;
@@ -96,6 +96,10 @@ void Exchange::begin(const Pattern& pattern, std::uint64_t offset, std::uint64_t
     shut_ = false;
     pending_.clear();
     pending_begin_ = 0;
+    header_left_ = header.size();
+    if (!header.empty()) {
+        refill(header);
+    }
     failed_call_ = nullptr;
     failed_errno_ = 0;
 }
@@ -116,12 +120,14 @@ Step Exchange::fail(Step step, const char* call, int error)
     return step;
 }
 
-void Exchange::refill()
+// The next chunk of the pattern; a header, given only with the first chunk, goes before it.
+void Exchange::refill(std::string_view header)
 {
     const auto size =
         static_cast<std::size_t>(std::min<std::uint64_t>(length_ - sent_, send_chunk));
-    pending_.resize(size);
-    pattern_.fill(pending_.data(), offset_ + sent_, size);
+    pending_.resize(header.size() + size);
+    std::copy(header.begin(), header.end(), pending_.data());
+    pattern_.fill(pending_.data() + header.size(), offset_ + sent_, size);
     pending_begin_ = 0;
 }
 
@@ -140,8 +146,11 @@ Step Exchange::send_some(int fd)
             }
             return would_block(errno) ? Step::waiting : fail(Step::reset, "send", errno);
         }
-        pending_begin_ += static_cast<std::size_t>(n);
-        sent_ += static_cast<std::uint64_t>(n);
+        const auto taken = static_cast<std::size_t>(n);
+        const std::size_t of_header = std::min(taken, header_left_);
+        header_left_ -= of_header;
+        pending_begin_ += taken;
+        sent_ += taken - of_header;
     }
     if (half_close_ && !shut_) {
         if (::shutdown(fd, SHUT_WR) != 0) {

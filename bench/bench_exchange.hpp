@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 namespace bench {
@@ -32,8 +33,10 @@ public:
     // Sends length bytes of pattern from offset and expects the same bytes back. With
     // half_close, the sending side is shut once all is sent and the exchange completes at
     // the server's EOF (a byte beyond length is a mismatch); without, when length is back.
+    // A header (a PROXY header, copied) goes first, in the same send() as the first
+    // bytes of the pattern; it is not expected back, and not counted as sent.
     void begin(const Pattern& pattern, std::uint64_t offset, std::uint64_t length,
-               bool half_close);
+               bool half_close, std::string_view header = {});
 
     // Moves bytes both ways until the socket would block. Returns waiting, complete, or the
     // failure; scratch is the receive buffer (shared by all connections of a run).
@@ -48,7 +51,7 @@ public:
 private:
     Step send_some(int fd);
     Step receive_some(int fd, std::vector<char>& scratch);
-    void refill();
+    void refill(std::string_view header = {});
     Step fail(Step step, const char* call, int error);
 
     Pattern pattern_;
@@ -60,6 +63,7 @@ private:
     bool shut_ = false;
     std::vector<char> pending_;  // generated but not yet taken by the kernel
     std::size_t pending_begin_ = 0;
+    std::size_t header_left_ = 0;  // bytes of the header at pending_begin_ not yet sent
     const char* failed_call_ = nullptr;
     int failed_errno_ = 0;
 };

@@ -2,6 +2,7 @@
 // in memory; every connection must echo (twice) to count, not merely be accepted.
 #include "bench_modes.hpp"
 #include "bench_proc_tree.hpp"
+#include "bench_proxy_header.hpp"
 #include "bench_report.hpp"
 
 #include <iostream>
@@ -179,7 +180,8 @@ void HoldRun::connected(std::size_t index, std::uint32_t events)
         return;
     }
     conn.state = HoldState::first_echo;
-    conn.exchange.begin(Pattern(index + 1), 0, message_size, false);
+    conn.exchange.begin(Pattern(index + 1), 0, message_size, false,
+                        connection_header(options_, conn.fd.get()).bytes());
     pump(index);
 }
 
@@ -256,7 +258,8 @@ void HoldRun::report() const
 int run_hold(const Options& options)
 {
     std::cerr << "echod-bench: hold against " << options.target.text << ": n="
-              << options.connections << "\n";
+              << options.connections << (options.proxy_v2 ? ", PROXY v2 header first" : "")
+              << "\n";
     return HoldRun(options).run();
 }
 

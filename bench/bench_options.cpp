@@ -14,9 +14,11 @@ const char* const usage_text =
     "Usage:\n"
     "  echod-bench rate   --port P [--host 127.0.0.1] --concurrency C [--size K]\n"
     "                     [--duration SECONDS] [--sources N] [--label NAME] [--warmup SECONDS]\n"
+    "                     [--proxy-v2]\n"
     "  echod-bench stream --port P [--host 127.0.0.1] --connections P --bytes T [--label NAME]\n"
+    "                     [--proxy-v2]\n"
     "  echod-bench hold   --port P [--host 127.0.0.1] --connections N [--server-pid PID]\n"
-    "                     [--sources N] [--label NAME]\n"
+    "                     [--sources N] [--label NAME] [--proxy-v2]\n"
     "rate:   C clients each connect, send K bytes (default 64), read them back, close, again,\n"
     "        for SECONDS (default 5) after a warmup (default 0); latency percentiles.\n"
     "stream: P connections each send T bytes (suffix K, M, G: KiB, MiB, GiB) full duplex.\n"
@@ -24,6 +26,9 @@ const char* const usage_text =
     "        PID, echo again, close.\n"
     "IPv4 clients bind to 127.0.0.2 .. 127.0.0.(1+N) (--sources, default 16); an IPv6 host\n"
     "(::1) uses no sources. --label names the server in the result (default 'server').\n"
+    "--proxy-v2: every connection begins with a PROXY protocol v2 header (PROXY, TCP4 or\n"
+    "TCP6, the connection's own addresses), sent with its first bytes as a balancer would\n"
+    "send it, and not expected back: for echod with proxy_protocol = v2.\n"
     "Prints one 'RESULT key=value ...' line on stdout. Exit: 0 no errors, 1 errors (or the\n"
     "run could not be done), 64 usage.\n";
 
@@ -157,12 +162,20 @@ void apply(Options& o, Flags& f, const std::string& name, const std::string& val
         o.bytes = parse_bytes(name, value);
     } else if (name == "--server-pid") {
         o.server_pid = parse_pid(name, value);
+    } else if (name == "--proxy-v2") {
+        o.proxy_v2 = true;
     }
+}
+
+// An option that is given alone, without a value.
+bool is_switch(const std::string& name)
+{
+    return name == "--proxy-v2";
 }
 
 unsigned modes_of(const std::string& name)
 {
-    if (name == "--port" || name == "--host" || name == "--label") {
+    if (name == "--port" || name == "--host" || name == "--label" || name == "--proxy-v2") {
         return in_rate | in_stream | in_hold;
     }
     if (name == "--concurrency" || name == "--size" || name == "--duration" || name == "--warmup") {
@@ -231,6 +244,11 @@ Options parse_options(int argc, char* argv[])
         if (equals != std::string::npos) {
             value = name.substr(equals + 1);
             name.erase(equals);
+            if (is_switch(name)) {
+                throw UsageError(name + " takes no value");
+            }
+        } else if (is_switch(name)) {
+            // nothing to take: the next argument is an option of its own
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else if (modes_of(name) != 0) {

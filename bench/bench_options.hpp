@@ -25,6 +25,7 @@ struct Options {
     int connections = 0;        // stream, hold
     std::uint64_t bytes = 0;    // stream: bytes per connection
     pid_t server_pid = 0;       // hold; 0 = no memory measurement
+    bool proxy_v2 = false;      // all: a PROXY v2 header first (bench_proxy_header.hpp)
 };
 
 // A malformed command line: main prints it and exits 64.

@@ -1,5 +1,6 @@
 // rate: C closed-loop clients, each connecting, echoing K bytes and closing, over and over.
 #include "bench_modes.hpp"
+#include "bench_proxy_header.hpp"
 #include "bench_report.hpp"
 
 #include <algorithm>
@@ -126,7 +127,8 @@ void RateRun::start(std::size_t index, Clock::time_point now)
     slot.started = dialed.started;
     slot.last_progress = now;
     slot.last_moved = 0;
-    slot.exchange.begin(Pattern(++connections_started_), 0, options_.size, false);
+    slot.exchange.begin(Pattern(++connections_started_), 0, options_.size, false,
+                        connection_header(options_, slot.fd.get()).bytes());
     ++active_;
     // Edge-triggered: adding a socket reports its current state, so nothing is missed.
     poller_.add(slot.fd.get(), slot_key(index, slot.generation));
@@ -282,7 +284,8 @@ int run_rate(const Options& options)
 {
     std::cerr << "echod-bench: rate against " << options.target.text
               << ": c=" << options.concurrency << " size=" << options.size << " for "
-              << options.duration_s << " s\n";
+              << options.duration_s << " s" << (options.proxy_v2 ? ", PROXY v2 header first" : "")
+              << "\n";
     return RateRun(options).run();
 }
 

@@ -1,6 +1,7 @@
 // stream: P connections each send T bytes and read them back at the same time, then shut
 // their sending side and wait for the server's EOF. Measures echoed bytes per second.
 #include "bench_modes.hpp"
+#include "bench_proxy_header.hpp"
 #include "bench_report.hpp"
 
 #include <iostream>
@@ -85,7 +86,8 @@ void StreamRun::start(std::size_t index)
     conn.fd = std::move(dialed.fd);
     conn.connecting = !dialed.connected;
     conn.last_progress = now;
-    conn.exchange.begin(Pattern(index + 1), 0, options_.bytes, true);
+    conn.exchange.begin(Pattern(index + 1), 0, options_.bytes, true,
+                        connection_header(options_, conn.fd.get()).bytes());
     ++open_;
     poller_.add(conn.fd.get(), slot_key(index, 0));
 }
@@ -161,7 +163,8 @@ void StreamRun::report() const
 int run_stream(const Options& options)
 {
     std::cerr << "echod-bench: stream against " << options.target.text
-              << ": p=" << options.connections << " bytes_each=" << options.bytes << "\n";
+              << ": p=" << options.connections << " bytes_each=" << options.bytes
+              << (options.proxy_v2 ? ", PROXY v2 header first" : "") << "\n";
     return StreamRun(options).run();
 }
 

@@ -84,7 +84,9 @@ printf 'label\tstatus\tcommand\tlimits\n' > "$SERVERS_TSV"
 # Each server: a label, CMD and LIMITS for the report, and start_LABEL, which sets PID and
 # PORT and fails if the server is not ready within 10 s. Peers get a free port below the
 # ephemeral range; echod and the reference servers take port 0 and report theirs.
-declare -A CMD LIMITS STATUS
+# BENCH_ARGS: extra echod-bench arguments for the one server that needs them (the PROXY
+# header of echod-fork-proxy); every other server, peers and references included, gets none.
+declare -A CMD LIMITS STATUS BENCH_ARGS
 SERVERS=()
 PID=""
 PORT=""
@@ -161,6 +163,12 @@ start_echod-fork-notify() {
     --config "$LOG_DIR/echod-fork-notify.conf"
   PORT=$(wait_for_line "$LOG_DIR/echod-fork-notify.err" ' ready .*port=([0-9]+)')
 }
+# echod-fork behind a balancer: every connection must begin with a PROXY v2 header, which
+# echod-bench sends (--proxy-v2, in the same write as the first bytes, naming the
+# connection's own endpoints). The bench connects from 127.0.0.2..17: all trusted.
+define_echod echod-fork-proxy mode=fork log_level=notice proxy_protocol=v2 proxy_trusted=127.0.0.0/8
+BENCH_ARGS[echod-fork-proxy]=--proxy-v2
+CMD[echod-fork-proxy]="echod --config echod-fork-proxy.conf (echod-bench --proxy-v2)"
 define_echod echod-prefork   mode=prefork max_connections_per_child=1 log_level=notice
 define_echod echod-prefork-mcpc100 mode=prefork max_connections_per_child=100 log_level=notice
 # The same, with every echod process SCHED_BATCH (what CPUSchedulingPolicy=batch in the unit
@@ -320,7 +328,9 @@ run_bench() {  # REP LABEL TIMEOUT MODE KEY=VALUE ARGS...: appends one line to r
     return
   fi
   echo "== rep=$rep $label $mode $key" >> "$LOG_DIR/bench.err"
-  timeout "$limit" "$BENCH" "$mode" --port "$PORT" --host 127.0.0.1 --label "$label" "$@" \
+  local -a extra=()
+  read -r -a extra <<< "${BENCH_ARGS[$label]:-}"
+  timeout "$limit" "$BENCH" "$mode" --port "$PORT" --host 127.0.0.1 --label "$label" "${extra[@]}" "$@" \
     > "$LOG_DIR/bench.out" 2>> "$LOG_DIR/bench.err" || rc=$?
   line=$(grep '^RESULT' "$LOG_DIR/bench.out" | tail -n1 || true)
   if [[ -n $line ]]; then
@@ -519,6 +529,7 @@ for name, num, den in [("echod-fork / ref-fork", "echod-fork", "ref-fork"),
                        ("echod-prefork-mcpc100 / ref-epoll", "echod-prefork-mcpc100", "ref-epoll"),
                        ("echod-prefork-mcpc100-batch / ref-epoll", "echod-prefork-mcpc100-batch", "ref-epoll"),
                        ("echod-fork-info / echod-fork", "echod-fork-info", "echod-fork"),
+                       ("echod-fork-proxy / echod-fork", "echod-fork-proxy", "echod-fork"),
                        ("echod-fork-notify / ref-fork", "echod-fork-notify", "ref-fork"),
                        ("echod-prefork / echod-fork", "echod-prefork", "echod-fork")]:
     cells = [ratio(cps(num, c), cps(den, c) if den else best_peer(c)[0]) for c in rates]
@@ -574,6 +585,9 @@ def cmp_ratio(name, num, den, factor, at_least=True, what="cps"):
 for label in ("echod-fork", "echod-fork-notify"):
     for c in (1, 16, 64):
         cmp_ratio(f"{label} cps ≥ 1.0× ref-fork at C={c}", cps(label, c), cps("ref-fork", c), 1.0)
+for c in (1, 16, 64):
+    cmp_ratio(f"echod-fork-proxy cps ≥ 0.95× echod-fork at C={c}",
+              cps("echod-fork-proxy", c), cps("echod-fork", c), 0.95)
 kb = lambda s, n: (lambda x: x.value if x.clean else None)(Cell(s, "hold", n, "per_conn_kb"))
 nhold = 200 if quick else 1000
 cmp_ratio(f"echod-fork kB per held connection ≤ 1.1× ref-fork at N={nhold}",
@@ -613,12 +627,13 @@ def spread(label, c):
 
 
 panels = [("echod's modes and the two reference servers",
-           ["echod-fork", "echod-fork-notify", "echod-prefork", "echod-prefork-mcpc100",
-            "ref-fork", "ref-epoll"]),
+           ["echod-fork", "echod-fork-notify", "echod-fork-proxy", "echod-prefork",
+            "echod-prefork-mcpc100", "ref-fork", "ref-epoll"]),
           ("echod with the fork servers Debian ships",
            ["echod-fork", "echod-prefork"] + PEERS)]
-colour = {"echod-fork": "#e41a1c", "echod-fork-notify": "#ff7f00", "echod-prefork": "#984ea3",
-          "echod-prefork-mcpc100": "#a65628", "ref-fork": "#000000", "ref-epoll": "#777777",
+colour = {"echod-fork": "#e41a1c", "echod-fork-notify": "#ff7f00", "echod-fork-proxy": "#e7298a",
+          "echod-prefork": "#984ea3", "echod-prefork-mcpc100": "#a65628", "ref-fork": "#000000",
+          "ref-epoll": "#777777",
           "tcpserver": "#377eb8", "tcpsvd": "#4daf4a", "socat": "#17becf", "xinetd": "#f781bf",
           "inetd": "#1f3a93"}
 plots = []

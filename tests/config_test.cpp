@@ -180,6 +180,14 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_the_documented_defaults)
     BOOST_TEST(config.min_spare_children == 5u);
     BOOST_TEST(config.max_spare_children == 20u);
     BOOST_TEST(config.max_connections_per_child == 1u);
+    BOOST_TEST((config.proxy_protocol == ProxyProtocol::off));
+    BOOST_TEST(config.proxy_trusted.empty());
+    BOOST_TEST(config.proxy_timeout.count() == 3000);
+    BOOST_TEST(config.allow.empty());
+    BOOST_TEST(config.deny.empty());
+    BOOST_TEST(config.rate_per_source == 0u);
+    BOOST_TEST(!config.udp);
+    BOOST_TEST(config.udp_rate_per_source == 10u);
 }
 
 BOOST_AUTO_TEST_CASE(sample_config_is_valid_and_matches_the_defaults)
@@ -271,6 +279,26 @@ BOOST_AUTO_TEST_CASE(bad_values_name_file_key_value_and_expectation)
         {"address = localhost\n", 1, "address", "localhost", "numeric"},
         {"address = 999.1.1.1\n", 1, "address", "999.1.1.1", "numeric"},
         {"user = no-such-user-echod\n", 1, "user", "no-such-user-echod", "no such user"},
+        {"proxy_protocol = v3\n", 1, "proxy_protocol", "v3", "expected off, v1, v2 or any"},
+        {"proxy_protocol = V1\n", 1, "proxy_protocol", "V1", "expected off, v1, v2 or any"},
+        {"proxy_protocol = on\n", 1, "proxy_protocol", "on", "expected off, v1, v2 or any"},
+        {"proxy_trusted = balancer.example\n", 1, "proxy_trusted", "balancer.example",
+         "not a numeric IPv4 or IPv6 address"},
+        {"proxy_timeout = soon\n", 1, "proxy_timeout", "soon", "duration"},
+        {"allow = 192.0.2.1/24\n", 1, "allow", "192.0.2.1/24",
+         "expected address ranges (CIDR): item 1, '192.0.2.1/24': bits are set after the "
+         "first 24; write 192.0.2.0/24 for the network, or 192.0.2.1/32 for the one host"},
+        {"allow = 192.0.2.0/24, 2001:db8::/33x\n", 1, "allow", "192.0.2.0/24, 2001:db8::/33x",
+         "item 2, '2001:db8::/33x': the prefix length '33x' is not a decimal number"},
+        {"deny = 10.0.0.0/8,\n", 1, "deny", "10.0.0.0/8,", "item 2 is empty"},
+        {"deny = 10.0.0.0/33\n", 1, "deny", "10.0.0.0/33", "more than 32 (IPv4)"},
+        {"deny = fe80::1%eth0\n", 1, "deny", "fe80::1%eth0", "a zone (%eth0) cannot be given"},
+        {"rate_per_source = 1000001\n", 1, "rate_per_source", "1000001", "from 0 to 1000000"},
+        {"rate_per_source = -5\n", 1, "rate_per_source", "-5", "integer"},
+        {"rate_burst = 0\n", 1, "rate_burst", "0", "from 1 to 1000000"},
+        {"rate_burst = 1000001\n", 1, "rate_burst", "1000001", "from 1 to 1000000"},
+        {"udp_rate_per_source = 1000001\n", 1, "udp_rate_per_source", "1000001",
+         "from 0 to 1000000"},
         {"user = root\ngroup = no-such-group-echod\n", 2, "group", "no-such-group-echod",
          "no such group"},
     };
@@ -416,6 +444,13 @@ BOOST_AUTO_TEST_CASE(cross_key_errors_name_the_key_and_the_source_the_user_set)
         {"max_spare_children = 4\nmin_spare_children = 8\nmode = prefork\n",
          "echod.conf:2: key 'min_spare_children' has value '8': expected at most "
          "max_spare_children (4)"},
+        {"port = 7\nproxy_protocol = any\n",
+         "echod.conf:2: key 'proxy_protocol' has value 'any': it needs 'proxy_trusted' as "
+         "well: the balancers' addresses"},
+        // An empty line adds no balancer.
+        {"proxy_trusted =\nproxy_protocol = v1\n",
+         "echod.conf:2: key 'proxy_protocol' has value 'v1': it needs 'proxy_trusted' as "
+         "well: the balancers' addresses"},
     };
     for (const auto& [content, expected] : cases) {
         BOOST_TEST_CONTEXT(content)
@@ -461,6 +496,9 @@ BOOST_AUTO_TEST_CASE(file_errors_name_their_line)
         {"address = ::1\naddress = 127.0.0.1, localhost\n",
          "echod.conf:2: key 'address' has value 'localhost'"},
         {"\xef\xbb\xbf# a\nport = x\n", "echod.conf:2: key 'port' has value 'x'"},
+        {"allow = 192.0.2.0/24\nport = 7\nallow = 198.51.100.0/24, 2001:db8::1/64\n",
+         "echod.conf:3: key 'allow' has value '198.51.100.0/24, 2001:db8::1/64': expected "
+         "address ranges (CIDR): item 2, '2001:db8::1/64': bits are set after the first 64"},
     };
     for (const auto& [content, expected] : cases) {
         BOOST_TEST_CONTEXT(content)
@@ -532,4 +570,141 @@ BOOST_AUTO_TEST_CASE(addresses_that_could_never_bind_are_refused_each_with_its_r
                                                                  "has value '::ffff:10.0.0.1'",
                                                                  0) == 0;
                           });
+}
+
+// PROXY protocol: on, it needs the balancers; each version by name; off, the balancers may
+// stay listed (a reload can turn it on and off without touching them).
+BOOST_AUTO_TEST_CASE(proxy_protocol_needs_proxy_trusted_and_names_both_keys)
+{
+    TempDir dir;
+    const std::string plain = dir.write("plain.conf", "port = 7\n");
+    for (const char* version : {"v1", "v2", "any"}) {
+        BOOST_TEST_CONTEXT(version)
+        {
+            BOOST_CHECK_EXCEPTION(
+                load(plain, {"--proxy_protocol", version}), ConfigError,
+                [&](const ConfigError& e) {
+                    return std::string(e.what()) ==
+                           "command line: key 'proxy_protocol' has value '" +
+                               std::string(version) +
+                               "': it needs 'proxy_trusted' as well: the balancers' addresses";
+                });
+        }
+    }
+    const std::string trusted =
+        dir.write("trusted.conf", "proxy_protocol = v2\nproxy_trusted = 192.0.2.10, 2001:db8::/64\n"
+                                  "proxy_timeout = 500ms\n");
+    const Config config = load(trusted);
+    BOOST_TEST((config.proxy_protocol == ProxyProtocol::v2));
+    BOOST_TEST(config.proxy_trusted.format() == "192.0.2.10/32, 2001:db8::/64");
+    BOOST_TEST(config.proxy_timeout.count() == 500);
+    BOOST_TEST((load(trusted, {"--proxy-protocol", "v1"}).proxy_protocol == ProxyProtocol::v1));
+    BOOST_TEST((load(trusted, {"--proxy-protocol", "any"}).proxy_protocol == ProxyProtocol::any));
+    BOOST_TEST((load(trusted, {"--proxy-protocol", "off"}).proxy_protocol == ProxyProtocol::off));
+    // The command line's balancers replace the file's, and are still required.
+    BOOST_TEST(load(trusted, {"--proxy-trusted", "10.0.0.1"}).proxy_trusted.format() ==
+               "10.0.0.1/32");
+    BOOST_CHECK_EXCEPTION(load(trusted, {"--proxy-trusted", ""}), ConfigError,
+                          [](const ConfigError& e) {
+                              return std::string(e.what()).find(
+                                         "key 'proxy_protocol' has value 'v2': it needs "
+                                         "'proxy_trusted'") != std::string::npos;
+                          });
+}
+
+// allow, deny and proxy_trusted may be repeated: the lines add up, in order, each range
+// once. On the command line, the option's values replace the file's whole list.
+BOOST_AUTO_TEST_CASE(repeated_range_lines_add_up)
+{
+    TempDir dir;
+    const std::string path = dir.write(
+        "echod.conf", "allow = 192.0.2.0/24\nport = 7\nallow = 2001:db8::/32, 198.51.100.7\n"
+                      "allow =\nallow = 192.0.2.0/24\ndeny = 192.0.2.128/25\n"
+                      "deny = ::ffff:203.0.113.0/120\n");
+    const Config config = load(path);
+    BOOST_TEST(config.allow.format() == "192.0.2.0/24, 2001:db8::/32, 198.51.100.7/32");
+    BOOST_TEST(config.allow.entries().size() == 3u);
+    BOOST_TEST(config.deny.format() == "192.0.2.128/25, 203.0.113.0/24");
+    BOOST_TEST(config.proxy_trusted.empty());
+
+    const Config overridden = load(path, {"--allow", "10.0.0.0/8", "--allow", "::1"});
+    BOOST_TEST(overridden.allow.format() == "10.0.0.0/8, ::1/128");
+    BOOST_TEST(overridden.deny.format() == "192.0.2.128/25, 203.0.113.0/24");  // the file's
+    // Every other key given twice is still an error, in the file and on the command line.
+    BOOST_TEST(error_of("rate_per_source = 1\nrate_per_source = 2\n")
+                   .find(":2: key 'rate_per_source' is set more than once, first on line 1") !=
+               std::string::npos);
+    BOOST_CHECK_THROW(command_line({"--udp", "on", "--udp", "off"}), UsageError);
+}
+
+BOOST_AUTO_TEST_CASE(rate_burst_defaults_to_rate_per_source_and_can_be_set)
+{
+    TempDir dir;
+    const Config rated = load(dir.write("rated.conf", "rate_per_source = 20\n"));
+    BOOST_TEST(rated.rate_per_source == 20u);
+    BOOST_TEST(rated.rate_burst == 20u);
+    const Config burst = load(dir.write("burst.conf", "rate_per_source = 20\nrate_burst = 50\n"));
+    BOOST_TEST(burst.rate_burst == 50u);
+    // The default follows rate_per_source wherever that was set; a set burst stays.
+    BOOST_TEST(load(dir.path() + "/rated.conf", {"--rate-per-source", "7"}).rate_burst == 7u);
+    BOOST_TEST(load(dir.path() + "/burst.conf", {"--rate-per-source", "7"}).rate_burst == 50u);
+    BOOST_TEST(load(dir.path() + "/rated.conf", {"--rate-burst", "3"}).rate_burst == 3u);
+    BOOST_TEST(load(dir.write("low.conf", "rate_burst = 1\nrate_per_source = 1000000\n"))
+                   .rate_burst == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(udp_accepts_only_on_or_off)
+{
+    TempDir dir;
+    BOOST_TEST(load(dir.write("on.conf", "udp = on\n")).udp);
+    BOOST_TEST(!load(dir.write("off.conf", "udp = off\n")).udp);
+    BOOST_TEST(load(dir.path() + "/off.conf", {"--udp", "on"}).udp);
+    for (const char* value : {"yes", "no", "true", "1", "0", "On", "OFF", "enabled"}) {
+        BOOST_TEST_CONTEXT(value)
+        {
+            const std::string message = error_of("port = 7\nudp = " + std::string(value) + "\n");
+            BOOST_TEST(message.find("echod.conf:2: key 'udp' has value '" + std::string(value) +
+                                    "': expected on or off") != std::string::npos,
+                       message);
+        }
+    }
+    BOOST_TEST(error_of("udp =\n").find(":1: key 'udp' has value '': expected on or off") !=
+               std::string::npos);
+    BOOST_TEST(load(dir.write("rate.conf", "udp_rate_per_source = 0\n")).udp_rate_per_source ==
+               0u);
+}
+
+// --check-config prints each list on one line, every range with its prefix, each once, and
+// what it prints reads back to the same settings.
+BOOST_AUTO_TEST_CASE(check_config_prints_the_lists_and_they_read_back)
+{
+    TempDir dir;
+    const Config config = load(dir.write(
+        "a.conf", "proxy_protocol = any\nproxy_trusted = 192.0.2.10\n"
+                  "proxy_trusted = 2001:db8::/48\nproxy_timeout = 1500ms\n"
+                  "allow = 198.51.100.0/24, ::ffff:203.0.113.5\ndeny = 198.51.100.64/26\n"
+                  "rate_per_source = 5\nudp = on\nudp_rate_per_source = 100\n"));
+    const std::string printed = format_config(config);
+    for (const char* line :
+         {"\nproxy_protocol = any\n", "\nproxy_trusted = 192.0.2.10/32, 2001:db8::/48\n",
+          "\nproxy_timeout = 1500ms\n", "\nallow = 198.51.100.0/24, 203.0.113.5/32\n",
+          "\ndeny = 198.51.100.64/26\n", "\nrate_per_source = 5\n", "\nrate_burst = 5\n",
+          "\nudp = on\n", "\nudp_rate_per_source = 100\n"}) {
+        BOOST_TEST(printed.find(line) != std::string::npos, line << " not in:\n" << printed);
+    }
+    // In the table's order: the new keys between max_connections_per_child and idle_timeout.
+    BOOST_TEST(printed.find("max_connections_per_child =") < printed.find("proxy_protocol ="));
+    BOOST_TEST(printed.find("udp_rate_per_source =") < printed.find("idle_timeout ="));
+    const Config again = load(dir.write("b.conf", printed));
+    BOOST_TEST(format_config(again).substr(format_config(again).find('\n')) ==
+               printed.substr(printed.find('\n')));
+    BOOST_TEST(again.allow.format() == config.allow.format());
+    BOOST_TEST(again.rate_burst == 5u);
+
+    // Empty lists read back empty.
+    const Config defaults = load(dir.write("c.conf", ""));
+    const Config read_back = load(dir.write("d.conf", format_config(defaults)));
+    BOOST_TEST(read_back.allow.empty());
+    BOOST_TEST(read_back.deny.empty());
+    BOOST_TEST(read_back.proxy_trusted.empty());
 }

@@ -356,6 +356,49 @@ boost::test_tools::assertion_result RunningAsRoot::operator()(boost::unit_test::
 std::string echod_path() { return ECHOD_BINARY; }
 std::string client_path() { return ECHOD_CLIENT_BINARY; }
 
+namespace {
+
+const char proxy_v2_signature[] = "\r\n\r\n\0\r\nQUIT\n";
+
+std::string proxy_v2(std::uint8_t command, std::uint8_t family, const std::string& body)
+{
+    std::string header(proxy_v2_signature, 12);
+    header += static_cast<char>(command);
+    header += static_cast<char>(family);
+    header += static_cast<char>(body.size() >> 8);
+    header += static_cast<char>(body.size() & 0xff);
+    return header + body;
+}
+
+std::string address_bytes(const std::string& address, bool v6)
+{
+    unsigned char bytes[16];
+    BOOST_TEST_REQUIRE(::inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) == 1,
+                       address);
+    return std::string(reinterpret_cast<const char*>(bytes), v6 ? 16 : 4);
+}
+
+std::string port_bytes(std::uint16_t port)
+{
+    return {static_cast<char>(port >> 8), static_cast<char>(port & 0xff)};
+}
+
+}  // namespace
+
+std::string proxy_v2_header(const std::string& client, std::uint16_t client_port,
+                            const std::string& server, std::uint16_t server_port)
+{
+    const bool v6 = client.find(':') != std::string::npos;
+    return proxy_v2(0x21, v6 ? 0x21 : 0x11,
+                    address_bytes(client, v6) + address_bytes(server, v6) +
+                        port_bytes(client_port) + port_bytes(server_port));
+}
+
+std::string proxy_v2_local()
+{
+    return proxy_v2(0x20, 0x00, "");
+}
+
 UniqueFd connect_tcp(const std::string& address, std::uint16_t port, const std::string& source)
 {
     const bool v6 = address.find(':') != std::string::npos;
@@ -581,6 +624,14 @@ UnixDatagram receive_datagram(int fd)
         }
     }
     return datagram;
+}
+
+std::string process_wait_channel(pid_t pid)
+{
+    std::ifstream file("/proc/" + std::to_string(pid) + "/wchan");
+    std::string channel;
+    std::getline(file, channel);
+    return channel;
 }
 
 std::size_t open_fd_count(pid_t pid)

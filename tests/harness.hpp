@@ -137,6 +137,13 @@ bool nothing_arrives(int fd, std::chrono::milliseconds quiet);
 // what came back.
 std::string echo_full_duplex(int fd, const std::string& data, std::chrono::milliseconds timeout = 30s);
 
+// A PROXY protocol v2 header as a balancer sends it: command PROXY over TCP, from
+// client:client_port to server:server_port (numeric, both IPv4 or both IPv6), or, for
+// local(), the LOCAL command of a balancer's health check.
+std::string proxy_v2_header(const std::string& client, std::uint16_t client_port,
+                            const std::string& server, std::uint16_t server_port);
+std::string proxy_v2_local();
+
 // One datagram from an AF_UNIX socket (the caller has polled for it), with what came
 // alongside: the sender's pid when the socket has SO_PASSCRED, and descriptors sent as
 // SCM_RIGHTS (close-on-exec here).
@@ -149,6 +156,8 @@ UnixDatagram receive_datagram(int fd);
 
 // /proc facts about a process.
 std::size_t open_fd_count(pid_t pid);
+// Where the process sleeps in the kernel (/proc/PID/wchan), e.g. "do_epoll_wait"; "" if gone.
+std::string process_wait_channel(pid_t pid);
 std::size_t zombie_children(pid_t pid);
 std::size_t live_children(pid_t pid);
 std::vector<pid_t> child_pids(pid_t pid);

@@ -117,7 +117,12 @@ BOOST_AUTO_TEST_CASE(a_spare_holds_only_its_listener_signalfd_epoll_and_report_p
     Echod echod("mode = prefork\nmin_spare_children = 1\nmax_spare_children = 1\n");
     BOOST_TEST_REQUIRE(wait_children(echod.daemon.pid(), 1));
     const pid_t spare = child_pids(echod.daemon.pid()).front();
-    // 0-2, the listener, the signalfd, the epoll instance, the report pipe.
+    // 0-2, the listener, the signalfd, the epoll instance, the report pipe. Once it waits in
+    // epoll_wait: a child just forked may not have closed what it inherited yet.
+    const auto deadline = Clock::now() + 5s;
+    while (process_wait_channel(spare) != "do_epoll_wait" && Clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
     BOOST_TEST(open_fd_count(spare) == 7u);
 }
 

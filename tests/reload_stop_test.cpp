@@ -279,6 +279,40 @@ BOOST_AUTO_TEST_CASE(prefork_each_connection_drains_for_the_shutdown_timeout_it_
         "mode = prefork\nmin_spare_children = 2\n");
 }
 
+// A connection from a balancer whose PROXY header is still on its way at SIGTERM is a live
+// connection like any other: served once the header is complete, then drained.
+void a_header_in_flight_at_sigterm_is_served_then_drained(const std::string& mode)
+{
+    Echod echod(mode + "proxy_protocol = v2\nproxy_trusted = 127.0.0.1\nshutdown_timeout = 2s\n");
+    UniqueFd conn = connect_tcp("127.0.0.1", echod.port);
+    const std::string header = proxy_v2_header("203.0.113.4", 4004, "127.0.0.1", echod.port);
+    send_all(conn.get(), header.substr(0, 8));
+    echod.daemon.signal(SIGUSR1);
+    echod.daemon.wait_for("status active=1 ");  // its child took it, and waits for the rest
+    const auto stop = Clock::now();
+    echod.daemon.signal(SIGTERM);
+    echod.daemon.wait_for("stopping signal=SIGTERM active=1 ");
+    send_all(conn.get(), header.substr(8));
+    expect_echo(conn.get(), "sent after the stop began");
+    BOOST_TEST(wait_closed(conn.get(), 5s));
+    const auto closed_after = Clock::now() - stop;
+    BOOST_TEST((closed_after >= 1500ms && closed_after < 4s),
+               "closed "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(closed_after).count()
+                   << " ms after SIGTERM");
+    BOOST_TEST(echod.daemon.wait_exit() == 0);
+    BOOST_TEST(echod.daemon.count("connection closed peer=203\\.0\\.113\\.4:4004 via=.* "
+                                  "reason=shutdown$") == 1u);
+}
+BOOST_AUTO_TEST_CASE(fork_a_proxy_header_in_flight_at_sigterm_is_served_then_drained)
+{
+    a_header_in_flight_at_sigterm_is_served_then_drained("mode = fork\n");
+}
+BOOST_AUTO_TEST_CASE(prefork_a_proxy_header_in_flight_at_sigterm_is_served_then_drained)
+{
+    a_header_in_flight_at_sigterm_is_served_then_drained("mode = prefork\n");
+}
+
 BOOST_AUTO_TEST_CASE(a_second_echod_with_the_same_pid_file_exits_71_and_leaves_the_first_ones_file)
 {
     // Regression: the second overwrote the file, and its exit then deleted the file of the

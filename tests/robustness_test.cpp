@@ -426,6 +426,89 @@ BOOST_AUTO_TEST_CASE(slowloris_one_thousand_idle_connections_from_one_source)
            << latency_ms << " ms, 32 closed as idle after 3 s");
 }
 
+BOOST_AUTO_TEST_CASE(half_sent_proxy_headers_are_closed_at_proxy_timeout_and_cost_nothing_more)
+{
+    // A trusted balancer that sends 200 connections' worth of half a header and stops (a
+    // bug in it, or a client that reached echod's port through it). Each child waits
+    // proxy_timeout for the rest, then closes with nothing written; a real client is
+    // served meanwhile.
+    ModeEchod echod("proxy_protocol = v2\nproxy_trusted = 127.0.0.1\nproxy_timeout = 1s\n"
+                    "backlog = 1024\n");
+    const std::string half = proxy_v2_header("203.0.113.1", 4000, "127.0.0.1", echod.port)
+                                 .substr(0, 8);
+    std::vector<UniqueFd> stalled;
+    const auto start = Clock::now();
+    for (int i = 0; i < 200; ++i) {
+        stalled.push_back(connect_tcp("127.0.0.1", echod.port));
+        send_all(stalled.back().get(), half);
+    }
+    const auto asked = Clock::now();
+    UniqueFd client = connect_tcp("127.0.0.1", echod.port);
+    send_all(client.get(), proxy_v2_header("203.0.113.9", 4242, "127.0.0.1", echod.port));
+    expect_echo(client.get(), "served beside 200 stalled headers");
+    const double latency_ms = seconds_since(asked) * 1000;
+    client.reset();
+    echod.daemon.wait_for("connection closed peer=203.0.113.9:4242 via=127.0.0.1:");
+
+    std::size_t closed = 0;
+    for (UniqueFd& fd : stalled) {
+        closed += wait_closed(fd.get(), 10s) ? 1 : 0;  // false if a byte came back
+    }
+    const double closed_after = seconds_since(start);
+    BOOST_TEST(closed == 200u);
+    BOOST_TEST(closed_after >= 0.9);  // not before proxy_timeout
+    BOOST_TEST(closed_after < 8.0);
+    echod.daemon.signal(SIGUSR1);
+    const std::string status = echod.daemon.wait_for("refused_bad_header=200 ");
+    BOOST_TEST(status.find(" served=1 ") != std::string::npos, status);
+    BOOST_TEST(echod.daemon.count("limit reached: proxy_header refused peer=127.0.0.1 why=\"no "
+                                  "complete PROXY header within proxy_timeout\"") == 1u);
+    BOOST_TEST(echod.daemon.count(" warning: ") == 0u);
+    BOOST_TEST(zombie_children(echod.daemon.pid()) == 0u);
+    FIGURE("200 half-sent PROXY headers: all closed with nothing written "
+           << closed_after << " s after the first (proxy_timeout = 1s); a real client "
+           << "echoed in " << latency_ms << " ms meanwhile");
+}
+
+BOOST_AUTO_TEST_CASE(a_flood_from_outside_proxy_trusted_costs_no_process)
+{
+    // 1000 connections from an address that is no balancer, straight to a PROXY listener:
+    // each closed at once with nothing written, by the master before any fork (in prefork
+    // mode by the spare that accepted it, which then takes the next), one log line.
+    ModeEchod echod("proxy_protocol = v2\nproxy_trusted = 127.0.0.1\nbacklog = 1024\n");
+    std::vector<UniqueFd> flood;
+    const auto start = Clock::now();
+    for (int i = 0; i < 1000; ++i) {
+        flood.push_back(connect_tcp("127.0.0.1", echod.port, "127.0.0.5"));
+        send_all(flood.back().get(), proxy_v2_header("198.51.100.1", 1, "127.0.0.1", 7));
+    }
+    std::size_t closed = 0;
+    for (UniqueFd& fd : flood) {
+        closed += wait_closed(fd.get(), 10s) ? 1 : 0;
+    }
+    const double seconds = seconds_since(start);
+    BOOST_TEST(closed == 1000u);
+
+    const auto asked = Clock::now();
+    UniqueFd client = connect_tcp("127.0.0.1", echod.port);
+    send_all(client.get(), proxy_v2_header("203.0.113.9", 4242, "127.0.0.1", echod.port));
+    expect_echo(client.get(), "a trusted balancer's client");
+    const double latency_ms = seconds_since(asked) * 1000;
+    client.reset();
+    echod.daemon.wait_for("connection closed peer=203.0.113.9:4242 via=127.0.0.1:");
+
+    echod.daemon.signal(SIGUSR1);
+    const std::string status = echod.daemon.wait_for(" refused=1000 ");
+    BOOST_TEST(status.find(" refused_untrusted=1000 ") != std::string::npos, status);
+    BOOST_TEST(echod.daemon.count("limit reached: proxy_trusted refused peer=127.0.0.5;") == 1u);
+    BOOST_TEST(echod.daemon.count(" warning: ") == 0u);
+    // Fork mode: no child for a refused peer, so the one served was the trusted client's.
+    BOOST_TEST(status.find(" served=1 ") != std::string::npos, status);
+    BOOST_TEST(status.find(" killed=0") != std::string::npos, status);
+    FIGURE("1000 connections from outside proxy_trusted: all closed with nothing written in "
+           << seconds << " s; a trusted client echoed in " << latency_ms << " ms after");
+}
+
 BOOST_AUTO_TEST_CASE(three_times_max_children_at_once_are_all_served_from_the_backlog)
 {
     ModeEchod echod("max_children = 16\nbacklog = 64\nmax_per_source = 0\nmax_per_network = 0\n");

@@ -627,18 +627,53 @@ BOOST_AUTO_TEST_CASE(without_listen_fdnames_each_is_named_unknown)
     BOOST_TEST(all_listen_variables_gone());
 }
 
+BOOST_AUTO_TEST_CASE(a_bound_udp_socket_is_adopted_as_a_udp_socket)
+{
+    UniqueFd udp = inet_socket(AF_INET, SOCK_DGRAM);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_TEST_REQUIRE(::bind(udp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) ==
+                       0);
+    const std::uint16_t port = local_port(udp.get());
+    std::vector<UniqueFd> fds = one(listen_loopback());
+    fds.push_back(std::move(udp));
+    Passed passed(std::move(fds), {{"LISTEN_FDNAMES", "echo:echo-udp"}});
+    std::vector<Listener> listeners = adopt_listeners();
+    BOOST_TEST_REQUIRE(listeners.size() == 2u);
+    BOOST_TEST(listeners[0].fd.get() == listen_fds_start);
+    BOOST_TEST(!listeners[0].udp);
+    // The UDP one: in `udp`, not `fd`, with its address, port and name.
+    BOOST_TEST(!listeners[1].fd);
+    BOOST_TEST(listeners[1].udp.get() == listen_fds_start + 1);
+    BOOST_TEST(listeners[1].adopted);
+    BOOST_TEST(listeners[1].fd_name == "echo-udp");
+    BOOST_TEST(listeners[1].address == "127.0.0.1");
+    BOOST_TEST(listeners[1].bound.port() == port);
+    BOOST_TEST((::fcntl(listeners[1].udp.get(), F_GETFL) & O_NONBLOCK) != 0);
+    // Each datagram will come with the address it was sent to.
+    int on = 0;
+    socklen_t length = sizeof on;
+    BOOST_TEST(::getsockopt(listeners[1].udp.get(), IPPROTO_IP, IP_PKTINFO, &on, &length) == 0);
+    BOOST_TEST(on == 1);
+    BOOST_TEST(format_listeners(listeners) == "127.0.0.1:" + std::to_string(local_port(
+                                                                  listeners[0].fd.get())));
+}
+
 BOOST_AUTO_TEST_CASE(each_kind_of_descriptor_that_is_no_tcp_listener_is_refused_with_why)
 {
     require_refused(one(inet_socket(AF_INET, SOCK_STREAM)),
-                    "descriptor 3 is not a listening TCP socket (not listening)");
+                    "descriptor 3 is neither a listening TCP socket nor a bound UDP socket (not "
+                    "listening)");
     require_refused(one(inet_socket(AF_INET, SOCK_DGRAM)),
-                    "descriptor 3 is not a listening TCP socket (a UDP socket; echod serves "
-                    "TCP only)");
+                    "descriptor 3 is neither a listening TCP socket nor a bound UDP socket (a UDP "
+                    "socket that is not bound)");
     int ends[2];
     BOOST_TEST_REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
     UniqueFd write_end(ends[1]);
     require_refused(one(UniqueFd(ends[0])),
-                    "descriptor 3 is not a listening TCP socket (not a socket)");
+                    "descriptor 3 is neither a listening TCP socket nor a bound UDP socket (not a "
+                    "socket)");
     TempDir dir;
     UniqueFd unix_listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un address{};
@@ -649,15 +684,16 @@ BOOST_AUTO_TEST_CASE(each_kind_of_descriptor_that_is_no_tcp_listener_is_refused_
                               sizeof address) == 0);
     BOOST_TEST_REQUIRE(::listen(unix_listener.get(), 5) == 0);
     require_refused(one(std::move(unix_listener)),
-                    "descriptor 3 is not a listening TCP socket (not an IPv4 or IPv6 stream "
-                    "socket)");
+                    "descriptor 3 is neither a listening TCP socket nor a bound UDP socket (not "
+                    "an IPv4 or IPv6 socket)");
 }
 
 BOOST_AUTO_TEST_CASE(the_refusal_names_the_descriptor_that_is_wrong)
 {
     std::vector<UniqueFd> fds = one(listen_loopback());
     fds.push_back(inet_socket(AF_INET, SOCK_DGRAM));
-    require_refused(std::move(fds), "descriptor 4 is not a listening TCP socket (a UDP socket");
+    require_refused(std::move(fds), "descriptor 4 is neither a listening TCP socket nor a bound "
+                                    "UDP socket (a UDP socket that is not bound)");
 }
 
 BOOST_AUTO_TEST_CASE(a_count_beyond_the_open_descriptors_names_the_first_missing_one)

@@ -15,7 +15,8 @@ struct HeaderRead {
     bool complete = false;
     ProxyHeader header;
     const char* why = "";
-    std::size_t read = 0;  // bytes in the buffer, the header's and the client's
+    std::size_t read = 0;   // bytes in the buffer, the header's and the client's
+    bool draining = false;  // a graceful stop was asked while the header was awaited
 };
 
 // Reads until the bytes in `buffer` hold a whole header, or it cannot be one. Reads never
@@ -39,10 +40,17 @@ ECHOD_CHILD_PATH HeaderRead read_header(int conn, const ClientRules& rules, int 
             result.why = "poll failed while waiting for the PROXY header";
             return result;
         }
-        if (ready > 0 && control >= 0 && fds[1].revents != 0 &&
-            (read_control == nullptr || read_control(context) != StopRequest::none)) {
-            result.why = "stopped while waiting for the PROXY header";
-            return result;
+        // A graceful stop lets the connection go on as at any other moment (the header is
+        // most likely in flight: a balancer sends it as it connects), to drain once it is
+        // served; a stop now closes it.
+        if (ready > 0 && control >= 0 && fds[1].revents != 0) {
+            const StopRequest request =
+                read_control != nullptr ? read_control(context) : StopRequest::now;
+            if (request == StopRequest::now) {
+                result.why = "stopped while waiting for the PROXY header";
+                return result;
+            }
+            result.draining = result.draining || request == StopRequest::graceful;
         }
         if (ready <= 0 || fds[0].revents == 0) {
             continue;
@@ -95,7 +103,8 @@ ECHOD_CHILD_PATH ClientStart start_client(int conn, const Endpoint& peer,
             start.why = read.why;
             return start;
         }
-        start.pending = {buffer.bytes + read.header.length, read.read - read.header.length};
+        start.pending = {buffer.bytes + read.header.length, read.read - read.header.length,
+                         read.draining};
         if (read.header.command == ProxyHeader::Command::local) {
             start.local = true;  // the balancer's own: no client to count
             return start;

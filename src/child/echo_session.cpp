@@ -34,6 +34,9 @@ public:
             std::memcpy(buffer_, pending.data, end_);
             result_.bytes_in = end_;
         }
+        if (pending.draining) {
+            drain_deadline_ = Clock::now() + limits.drain_timeout;
+        }
         if (limits.max_session.count() > 0) {
             session_deadline_ = Clock::now() + limits.max_session;
         }

@@ -36,11 +36,13 @@ struct SessionResult {
 // Says what was asked on the control descriptor; `context` is the caller's.
 using ReadControl = StopRequest (*)(void* context);
 
-// Bytes the client sent that were read before the session began (after a PROXY header):
-// they are echoed first, and counted in bytes_in.
+// What happened before the session began (while a PROXY header was read): bytes the
+// client sent after the header, which are echoed first and counted in bytes_in, and
+// whether a graceful stop was asked meanwhile, so that the session drains from its start.
 struct Pending {
     const char* data = nullptr;
     std::size_t size = 0;  // at most 64 KiB
+    bool draining = false;
 };
 
 // Echoes every byte until the peer shuts down its sending side (everything owed is sent

@@ -113,9 +113,16 @@ private:
     ECHOD_CHILD_PATH void serve(int conn, const Endpoint& peer)
     {
         auto stop = [this] { return read_stop(); };
+        const ClientRules& rules = *settings_.rules;
+        if (rules.proxy && rules.proxy_trusted.contains(peer)) {
+            // Busy from now on, or the master would take this child for a spare while a
+            // header is late, and fork no other.
+            send_report(report_fd_,
+                        ChildReport::from_this_process(ReportKind::waiting).with_peer(peer));
+        }
         HeaderBuffer buffer;
-        const ClientStart start = start_client(conn, peer, *settings_.rules, admission_, hold_,
-                                               false, signal_fd_, stop, buffer);
+        const ClientStart start =
+            start_client(conn, peer, rules, admission_, hold_, false, signal_fd_, stop, buffer);
         send_report(report_fd_, start_report(start));
         if (start.refusal != Refusal::none) {
             return;  // closed with nothing written, as in fork mode

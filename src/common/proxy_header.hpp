@@ -1,6 +1,5 @@
 // The PROXY protocol header (HAProxy's doc/proxy-protocol.txt, versions 1 and 2) that a
 // proxy puts before a client's bytes: who the client is, and which address it reached.
-// Not used by the daemon yet.
 #pragma once
 
 #include "os/address.hpp"

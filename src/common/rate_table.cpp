@@ -4,6 +4,7 @@
 #include "os/sys_error.hpp"
 
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <limits>
 
@@ -24,7 +25,18 @@ ECHOD_CHILD_PATH std::uint64_t mixed(std::uint64_t h)
 
 }  // namespace
 
-RateTable::RateTable()
+RateTable::RateTable() : RateTable(random_seed()) {}
+
+std::uint64_t RateTable::random_seed()
+{
+    std::uint64_t seed = 0;
+    if (::getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
+        throw_sys_error("getrandom (rate bucket seed)");
+    }
+    return seed;
+}
+
+RateTable::RateTable(std::uint64_t seed) : seed_(seed)
 {
     static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
                       std::atomic<std::int64_t>::is_always_lock_free,
@@ -42,6 +54,21 @@ RateTable::~RateTable()
     ::munmap(slots_, sizeof(Slot) * slot_count);
 }
 
+ECHOD_CHILD_PATH std::uint64_t RateTable::hash(const SourceKey& source) const noexcept
+{
+    return mixed(SourceKeyHash{}(source) ^ seed_);
+}
+
+ECHOD_CHILD_PATH std::size_t RateTable::home_of(std::uint64_t h) noexcept
+{
+    return static_cast<std::size_t>(h >> 40) & (slot_count - 1);
+}
+
+std::size_t RateTable::home(const SourceKey& source) const noexcept
+{
+    return home_of(hash(source));
+}
+
 ECHOD_CHILD_PATH bool RateTable::take(const SourceKey& source, const Rate& rate,
                                       Clock::time_point now_point) noexcept
 {
@@ -51,9 +78,9 @@ ECHOD_CHILD_PATH bool RateTable::take(const SourceKey& source, const Rate& rate,
     const std::int64_t now = now_point.time_since_epoch().count();
     const std::int64_t interval = ns_per_second / rate.per_second;
     const std::int64_t burst = rate.burst > 0 ? rate.burst : 1;
-    const std::uint64_t h = mixed(SourceKeyHash{}(source));
+    const std::uint64_t h = hash(source);
     const std::uint64_t tag = h != 0 ? h : 1;
-    const std::size_t home = static_cast<std::size_t>(h >> 40);
+    const std::size_t home = home_of(h);
     for (int attempt = 0; attempt < claim_attempts; ++attempt) {
         Slot* victim = nullptr;
         std::uint64_t victim_tag = 0;
@@ -78,8 +105,15 @@ ECHOD_CHILD_PATH bool RateTable::take(const SourceKey& source, const Rate& rate,
             }
         }
         // A new source (or one that was forgotten): claim the slot. Its bucket starts full.
+        // A free bucket or one full again already is (full_at <= now). Only a refilling
+        // one is made full, and only if nobody took from it since: from the moment the tag
+        // is ours, another process serving this source takes from this slot, and storing
+        // `now` over its token would hand that token out a second time.
         if (victim->tag.compare_exchange_strong(victim_tag, tag, std::memory_order_acq_rel)) {
-            victim->full_at.store(now, std::memory_order_release);
+            if (!victim_reusable) {
+                victim->full_at.compare_exchange_strong(victim_full_at, now,
+                                                        std::memory_order_acq_rel);
+            }
             return take_from(*victim, interval, burst, now);
         }
     }

@@ -37,8 +37,12 @@ public:
     static constexpr std::size_t slot_count = std::size_t{1} << 16;
     static constexpr std::size_t probe_window = 8;
 
-    // Maps the table (MAP_SHARED, so children forked later share it).
+    // Maps the table (MAP_SHARED, so children forked later share it). The hash that places
+    // a source is keyed with a random seed drawn here, so no one can work out in advance
+    // which sources share a probe window (sources crowding one window would make each
+    // other forgotten, and each come back to a full bucket).
     RateTable();
+    explicit RateTable(std::uint64_t seed);  // for tests: a known placement
     ~RateTable();
     RateTable(const RateTable&) = delete;
     RateTable& operator=(const RateTable&) = delete;
@@ -47,14 +51,21 @@ public:
     // over the rate). Always true when rate.per_second is 0.
     bool take(const SourceKey& source, const Rate& rate, Clock::time_point now) noexcept;
 
+    // The first slot of `source`'s probe window. For tests: sources with one home share it.
+    std::size_t home(const SourceKey& source) const noexcept;
+
 private:
     struct Slot {
         std::atomic<std::uint64_t> tag;  // a hash of the source, never 0; 0: free
         std::atomic<std::int64_t> full_at;  // ns on the monotonic clock
     };
+    static std::uint64_t random_seed();
+    std::uint64_t hash(const SourceKey& source) const noexcept;
+    static std::size_t home_of(std::uint64_t hash) noexcept;
     static bool take_from(Slot& slot, std::int64_t interval, std::int64_t burst,
                           std::int64_t now) noexcept;
 
+    std::uint64_t seed_;
     Slot* slots_;
 };
 

@@ -169,6 +169,12 @@ void check_across_keys(const Config& config, const Origins& origins)
             .fail("proxy_protocol", proxy_protocol_name(config.proxy_protocol),
                   "it needs 'proxy_trusted' as well: the balancers' addresses");
     }
+    if (config.proxy_protocol != ProxyProtocol::off && config.proxy_timeout.count() == 0) {
+        const auto set = origins.find("proxy_timeout");
+        const Source unknown{config.path, {}};  // not reached: the default is 3s
+        (set != origins.end() ? set->second : unknown)
+            .fail("proxy_timeout", "0", "expected more than 0: a header must have a deadline");
+    }
 }
 
 // On the command line a key may be spelled with dashes (--max-children); the table, and

@@ -182,7 +182,7 @@ constexpr Key keys[] = {
         "rate_per_source",
         "new connections per second per IPv4 address or IPv6 /64, 0 = no limit"),
     integer_key<&Config::rate_burst, 1, 1000000>(
-        "rate_burst", "connections a source may open at once above rate_per_source",
+        "rate_burst", "the bucket's size: new connections a source may open at once",
         "rate_per_source", [](Config& config) {
             config.rate_burst = std::max(1u, config.rate_per_source);
         }),

@@ -19,6 +19,33 @@ void set_option(int fd, int level, int name, const std::string& what)
     check_sys(::setsockopt(fd, level, name, &on, sizeof on), what);
 }
 
+// Each datagram then comes with the address it was sent to: the UDP child answers from that
+// address, and leaves one sent to a broadcast unanswered (child/udp_child.cpp).
+void ask_for_destinations(int fd, int family, const std::string& where)
+{
+    if (family == AF_INET6) {
+        set_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, "setsockopt IPV6_RECVPKTINFO " + where);
+    } else {
+        set_option(fd, IPPROTO_IP, IP_PKTINFO, "setsockopt IP_PKTINFO " + where);
+    }
+}
+
+// A TCP listener's UDP twin, on its address and port. No SO_REUSEADDR: for UDP it would let
+// another program bind the same port beside echod and take its datagrams.
+UniqueFd open_udp(const Endpoint& endpoint)
+{
+    const std::string where = "UDP " + format_endpoint(endpoint);
+    UniqueFd fd(check_sys(::socket(endpoint.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                   0),
+                          "socket " + where));
+    if (endpoint.family() == AF_INET6) {
+        set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, "setsockopt IPV6_V6ONLY " + where);
+    }
+    ask_for_destinations(fd.get(), endpoint.family(), where);
+    check_sys(::bind(fd.get(), endpoint.addr(), endpoint.length), "bind " + where);
+    return fd;
+}
+
 Listener open_one(const std::string& address, std::uint16_t port, const Config& config)
 {
     auto endpoint = parse_endpoint(address, port);
@@ -39,10 +66,13 @@ Listener open_one(const std::string& address, std::uint16_t port, const Config& 
     set_urgent_inline(fd.get(), where);
     check_sys(::bind(fd.get(), endpoint->addr(), endpoint->length), "bind " + where);
     check_sys(::listen(fd.get(), config.backlog), "listen " + where);
-    Listener listener{std::move(fd), address, config.port, {}, false, {}};
+    Listener listener{std::move(fd), address, config.port, {}, false, {}, {}};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(listener.fd.get(), listener.bound.addr(), &listener.bound.length),
               "getsockname " + where);
+    if (config.udp) {
+        listener.udp = open_udp(listener.bound);
+    }
     return listener;
 }
 
@@ -94,36 +124,50 @@ std::optional<int> socket_option(int fd, int name)
     return value;
 }
 
-// Why `fd` is not a listening TCP socket, IPv4 or IPv6; "" when it is one.
-std::string why_not_a_tcp_listener(int fd)
+// What systemd passed at a descriptor: a listening TCP socket or a bound UDP socket, IPv4 or
+// IPv6, or why it is neither.
+struct PassedSocket {
+    bool udp = false;
+    std::string why_not;  // "" when echod can serve it
+};
+
+PassedSocket inspect_passed(int fd)
 {
     struct stat status {};
     if (::fstat(fd, &status) < 0) {
-        return std::generic_category().message(errno);
+        return {false, std::generic_category().message(errno)};
     }
     if (!S_ISSOCK(status.st_mode)) {
-        return "not a socket";
+        return {false, "not a socket"};
     }
     const auto domain = socket_option(fd, SO_DOMAIN);
     const auto type = socket_option(fd, SO_TYPE);
     const auto protocol = socket_option(fd, SO_PROTOCOL);
     const auto listening = socket_option(fd, SO_ACCEPTCONN);
     if (!domain || !type || !protocol || !listening) {
-        return std::generic_category().message(errno);
+        return {false, std::generic_category().message(errno)};
     }
     if (*domain != AF_INET && *domain != AF_INET6) {
-        return "not an IPv4 or IPv6 stream socket";
+        return {false, "not an IPv4 or IPv6 socket"};
     }
-    if (*type == SOCK_DGRAM && *protocol == IPPROTO_UDP) {
-        return "a UDP socket; echod serves TCP only";
+    if (*type == SOCK_DGRAM) {
+        if (*protocol != IPPROTO_UDP) {
+            return {true, "protocol is not UDP"};
+        }
+        Endpoint bound;
+        bound.length = sizeof bound.storage;
+        if (::getsockname(fd, bound.addr(), &bound.length) < 0) {
+            return {true, std::generic_category().message(errno)};
+        }
+        return {true, bound.port() != 0 ? "" : "a UDP socket that is not bound"};
     }
     if (*type != SOCK_STREAM) {
-        return "not an IPv4 or IPv6 stream socket";
+        return {false, "neither a stream nor a datagram socket"};
     }
     if (*protocol != IPPROTO_TCP) {
-        return "protocol is not TCP";
+        return {false, "protocol is not TCP"};
     }
-    return *listening != 0 ? "" : "not listening";
+    return {false, *listening != 0 ? "" : "not listening"};
 }
 
 }  // namespace
@@ -166,6 +210,12 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
         }
     }
     // Everything that can fail is done before a kept listener is moved out of `current`.
+    std::vector<UniqueFd> udp_for_kept(current.size());
+    for (std::size_t j = 0; j < current.size(); ++j) {
+        if (taken[j] && config.udp && !current[j].udp) {
+            udp_for_kept[j] = open_udp(current[j].bound);
+        }
+    }
     for (std::size_t j = 0; j < current.size(); ++j) {
         if (taken[j]) {
             check_sys(::listen(current[j].fd.get(), config.backlog),
@@ -178,6 +228,11 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
         if (kept[i]) {
             result.push_back(std::move(current[*kept[i]]));
             result.back().configured_port = config.port;
+            if (!config.udp) {
+                result.back().udp.reset();
+            } else if (udp_for_kept[*kept[i]]) {
+                result.back().udp = std::move(udp_for_kept[*kept[i]]);
+            }
         } else if (next_opened != opened.end() && next_opened->address == config.addresses[i]) {
             result.push_back(std::move(*next_opened++));
         }
@@ -189,12 +244,14 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
 Listener adopt_listener(UniqueFd fd, std::string name)
 {
     const int n = fd.get();
-    if (const std::string why = why_not_a_tcp_listener(n); !why.empty()) {
+    const PassedSocket passed = inspect_passed(n);
+    if (!passed.why_not.empty()) {
         throw std::system_error(EINVAL, std::generic_category(),
                                 "socket activation: descriptor " + std::to_string(n) +
-                                    " is not a listening TCP socket (" + why + ")");
+                                    " is neither a listening TCP socket nor a bound UDP socket (" +
+                                    passed.why_not + ")");
     }
-    Listener listener{std::move(fd), {}, 0, {}, true, std::move(name)};
+    Listener listener{{}, {}, 0, {}, true, std::move(name), {}};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(n, listener.bound.addr(), &listener.bound.length),
               "getsockname of descriptor " + std::to_string(n));
@@ -202,9 +259,15 @@ Listener adopt_listener(UniqueFd fd, std::string name)
     check_sys(::fcntl(n, F_SETFL, flags | O_NONBLOCK), "fcntl O_NONBLOCK");
     listener.address = format_host(listener.bound);
     listener.configured_port = listener.bound.port();
-    // Urgent bytes inline, as on our own listeners. systemd shares the socket but never
-    // reads a connection from it, so the option changes nothing for it.
-    set_urgent_inline(n, format_endpoint(listener.bound));
+    if (passed.udp) {
+        ask_for_destinations(n, listener.bound.family(), "UDP " + format_endpoint(listener.bound));
+        listener.udp = std::move(fd);
+    } else {
+        // Urgent bytes inline, as on our own listeners. systemd shares the socket but never
+        // reads a connection from it, so the option changes nothing for it.
+        set_urgent_inline(n, format_endpoint(listener.bound));
+        listener.fd = std::move(fd);
+    }
     return listener;
 }
 
@@ -228,7 +291,9 @@ std::string format_listeners(const std::vector<Listener>& listeners)
 {
     std::string text;
     for (const Listener& listener : listeners) {
-        text += (text.empty() ? "" : ",") + format_endpoint(listener.bound);
+        if (listener.fd) {
+            text += (text.empty() ? "" : ",") + format_endpoint(listener.bound);
+        }
     }
     return text;
 }

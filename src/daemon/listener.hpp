@@ -1,5 +1,6 @@
 // Listening sockets: non-blocking, close-on-exec, one per configured address, one port; or the
-// ones systemd passed (socket activation).
+// ones systemd passed (socket activation). With udp = on, each has a UDP socket beside it on
+// the same address and port.
 #pragma once
 
 #include "os/address.hpp"
@@ -20,19 +21,25 @@ struct Listener {
     Endpoint bound;               // what the kernel gave (the real port when configured 0)
     bool adopted = false;         // passed in by systemd, which keeps listening on it
     std::string fd_name;          // adopted: the socket unit's FileDescriptorName=
+    // The UDP socket on the same address and port (udp = on), or a UDP socket systemd passed
+    // (ListenDatagram=): then `fd` is empty, and `bound` is the UDP socket's address.
+    UniqueFd udp;
 };
 
 // Opens the listeners `config` asks for. Listeners in `current` whose address stays the
 // same, and whose configured or bound port is the one configured now, are taken over (a
 // changed backlog is applied with listen()), so a reload never closes a socket it keeps. If
 // anything fails, `current` is left intact and std::system_error names the call and the
-// address.
+// address. With config.udp, each listener gets a UDP socket bound to the address and port
+// its TCP socket has (a kept one keeps its own); without, a kept listener's is closed here
+// (the UDP child holds it until it is retired). With port 0 the TCP socket picks the port,
+// and if its UDP twin cannot have it, another is picked.
 std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
 
 // A socket passed by systemd (socket activation), `name` from LISTEN_FDNAMES: checked to be
-// a listening TCP socket, IPv4 or IPv6, and made non-blocking. Throws std::system_error
-// naming the descriptor and why it is not one. Its address, port and backlog are the socket
-// unit's.
+// a listening TCP socket or a bound UDP socket, IPv4 or IPv6, and made non-blocking (a UDP
+// one is returned in `udp`, with `fd` empty). Throws std::system_error naming the
+// descriptor and why it is neither. Its address, port and backlog are the socket unit's.
 Listener adopt_listener(UniqueFd fd, std::string name);
 
 // Stops `listeners` listening in every process that holds them (prefork children do), so
@@ -41,7 +48,7 @@ Listener adopt_listener(UniqueFd fd, std::string name);
 // listening for the next activation. Descriptors stay open until the vector is destroyed.
 void stop_listening(std::vector<Listener>& listeners);
 
-// "127.0.0.1:7,[::1]:7"
+// "127.0.0.1:7,[::1]:7": the TCP listeners.
 std::string format_listeners(const std::vector<Listener>& listeners);
 
 // The backlog the kernel applied to a listening socket: the one asked for, capped at

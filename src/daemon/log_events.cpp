@@ -28,7 +28,8 @@ void log_listening(const char* what, const ListeningState& state)
                " max_children=" + to_string(config.max_children) +
                " max_per_source=" + to_string(config.max_per_source) +
                " max_per_network=" + to_string(config.max_per_network) +
-               " mode=" + mode_name(config.mode) + " pid=" + to_string(::getpid()));
+               " mode=" + mode_name(config.mode) +
+               (state.udp.empty() ? "" : " udp=" + state.udp) + " pid=" + to_string(::getpid()));
 }
 
 // "limit reached: WHAT": the start of a limit episode.
@@ -340,6 +341,65 @@ void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited)
 void log_reload_request_failed(const std::string& why)
 {
     log_error("reload: " + why);
+}
+
+namespace {
+
+// " guard=N denied=N rate=N truncated=N unsent=N", in UdpDrop's order.
+std::string udp_drops(const UdpCounts& counts)
+{
+    static const char* const names[udp_drop_count] = {"guard", "denied", "rate", "truncated",
+                                                      "unsent"};
+    std::string text;
+    for (std::size_t i = 0; i < udp_drop_count; ++i) {
+        text += std::string(" ") + names[i] + "=" + to_string(counts.dropped[i]);
+    }
+    return text;
+}
+
+}  // namespace
+
+void log_udp_child_exited(pid_t pid, int wait_status)
+{
+    // Exit 0: it read a stop signal that someone sent it alone.
+    const bool stopped = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == child_reported;
+    log_warning("udp child exited pid=" + to_string(pid) +
+                (stopped ? std::string(" reason=stopped") : unreported_end(wait_status)) +
+                "; forking another after a pause");
+}
+
+void log_udp_fork_failed(int error)
+{
+    log_warning("udp child: fork failed (" + describe(error) + "); forking another after a pause");
+}
+
+void log_udp_down_cleared(std::uint64_t times, long long duration_ms)
+{
+    log_limit_cleared("udp child down=" + to_string(times), duration_ms);
+}
+
+void log_udp_drops_reached(const UdpCounts& first)
+{
+    log_limit_reached(LogLevel::notice, "udp dropping datagrams" + udp_drops(first) +
+                                            "; further drops are summed up when they stop");
+}
+
+void log_udp_drops_cleared(const UdpCounts& dropped, long long duration_ms)
+{
+    log_limit_cleared("udp dropped=" + to_string(dropped.dropped_total()) + udp_drops(dropped),
+                      duration_ms);
+}
+
+void log_udp_sockets_unused(const std::string& sockets)
+{
+    log_notice("socket activation: udp=off; the UDP sockets " + sockets +
+               " from the socket unit are not served");
+}
+
+void log_udp_no_socket_from_unit()
+{
+    log_notice("socket activation: udp=on, but the socket unit passes no UDP socket "
+               "(ListenDatagram=); UDP is not served");
 }
 
 }  // namespace echod

@@ -21,6 +21,7 @@ namespace echod {
 
 struct ChildReport;
 struct Child;
+struct UdpCounts;
 
 // --- start, reload, stop -------------------------------------------------------------
 struct ListeningState {
@@ -28,6 +29,7 @@ struct ListeningState {
     std::uint16_t port;
     std::optional<int> backlog;  // none: the sockets came from the socket unit
     const Config& config;
+    std::string udp;  // the UDP sockets served, as `listening`; "" for none
 };
 void log_ready(const ListeningState& state);
 void log_reloaded(const ListeningState& state);
@@ -95,5 +97,15 @@ void log_reload_request_rejected(pid_t pid);
 void log_reload_request_stopping(pid_t pid);
 void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited);
 void log_reload_request_failed(const std::string& why);
+
+// --- UDP echo: the UDP child, and the datagrams it drops ------------------------------
+void log_udp_child_exited(pid_t pid, int wait_status);  // unasked; the first of an episode
+void log_udp_fork_failed(int error);                    // the first of an episode
+void log_udp_down_cleared(std::uint64_t times, long long duration_ms);
+void log_udp_drops_reached(const UdpCounts& first);
+void log_udp_drops_cleared(const UdpCounts& dropped, long long duration_ms);
+// Socket activation: UDP sockets passed with udp = off, or udp = on with none passed.
+void log_udp_sockets_unused(const std::string& sockets);
+void log_udp_no_socket_from_unit();
 
 }  // namespace echod

@@ -38,16 +38,18 @@ Master::Master(CommandLine command_line, Config config, std::vector<Listener> li
     report_write_.reset(pipe_fds[1]);
     // Only the master's end is non-blocking: a child's one small write must not fail.
     check_sys(::fcntl(report_read_.get(), F_SETFL, O_NONBLOCK), "fcntl O_NONBLOCK");
+    adopt_udp_sockets();
 }
 
 int Master::run()
 {
     spawn_rate_ = config_.min_spare_children;  // every spare before the ready line
     maintain_spares(Clock::now());
+    maintain_udp(Clock::now());
     note_short_backlog();
     log_ready(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());
-    while (phase_ == Phase::running || !children_.empty()) {
+    while (phase_ == Phase::running || !children_.empty() || udp_running()) {
         poll_once();
         tick(Clock::now());
     }
@@ -147,6 +149,9 @@ int Master::poll_timeout(Clock::time_point now) const
     if (auto due = service_.next_due()) {
         consider(*due);
     }
+    if (auto due = udp_due(now)) {
+        consider(*due);
+    }
     return poll_timeout_ms(now, next);
 }
 
@@ -154,6 +159,7 @@ void Master::tick(Clock::time_point now)
 {
     maintain_spares(now);
     settle_limits(now);
+    maintain_udp(now);
     service_.tick(now, [this] { return status_text(); });
     if (phase_ == Phase::draining && now >= deadline_) {
         log_shutdown_timeout_reached(children_.busy());
@@ -230,6 +236,7 @@ bool Master::reload()
         reload_failed_ = false;
         retire_prefork_children();
         spawn_rate_ = config_.min_spare_children;  // replace them all at once
+        restart_udp();
     } catch (const std::exception& e) {
         log_reload_failed(e.what());
         reload_failed_ = true;
@@ -314,13 +321,18 @@ void Master::signal_children(int signal)
     for (pid_t pid : children_.pids()) {
         ::kill(pid, signal);
     }
+    signal_udp(signal);
 }
 
 ListeningState Master::listening_state(const std::string& listening) const
 {
-    const std::uint16_t port = listeners_.empty() ? 0 : listeners_.front().bound.port();
+    // A socket unit may pass UDP sockets alone.
+    const std::uint16_t port = !listeners_.empty()     ? listeners_.front().bound.port()
+                               : !udp_adopted_.empty() ? udp_adopted_.front().bound.port()
+                                                       : 0;
     return {listening, port,
-            socket_activated_ ? std::nullopt : std::optional<int>(config_.backlog), config_};
+            socket_activated_ ? std::nullopt : std::optional<int>(config_.backlog), config_,
+            udp_listening()};
 }
 
 std::string Master::status_text() const
@@ -352,6 +364,7 @@ std::string Master::counters() const
     if (config_.mode == Mode::prefork) {
         line += " spare=" + std::to_string(children_.spares());
     }
+    line += udp_counters();
     return line;
 }
 

@@ -100,6 +100,24 @@ private:
     void prefork_child_exited(pid_t pid, const Child& child, int wait_status);
     void spare_died(pid_t pid, int wait_status);
 
+    // master_udp.cpp: the UDP child (udp = on), forked, supervised, retired at a reload; not
+    // a spare, and not counted against max_children.
+    void adopt_udp_sockets();  // systemd's UDP sockets leave listeners_ for udp_adopted_
+    void note_udp_sockets() const;
+    void maintain_udp(Clock::time_point now);  // forks the UDP child when it is due
+    void spawn_udp(Clock::time_point now);
+    void back_off_udp(Clock::time_point now);
+    void restart_udp();  // at a reload: retire the UDP child, fork one with the new settings
+    void udp_child_exited(pid_t pid, int wait_status);
+    void handle_udp_report(const ChildReport& report, Clock::time_point now);
+    std::optional<Clock::time_point> udp_due(Clock::time_point now) const;
+    bool udp_running() const;  // a UDP child is alive, current or retired
+    void signal_udp(int signal);
+    bool udp_served() const;   // udp = on, and there is a UDP socket to serve
+    std::vector<int> udp_sockets() const;
+    std::string udp_listening() const;  // the ready line's udp= field; "" when none
+    std::string udp_counters() const;   // " udp_echoed=N udp_dropped=N" when udp = on
+
     CommandLine command_line_;
     Config config_;
     std::vector<Listener> listeners_;
@@ -134,6 +152,15 @@ private:
     Phase phase_ = Phase::running;
     Clock::time_point deadline_{};
     bool killed_ = false;
+    std::vector<Listener> udp_adopted_;  // UDP sockets systemd passed: served when udp = on
+    pid_t udp_pid_ = 0;                  // the UDP child; 0: none
+    std::vector<pid_t> udp_retired_;     // UDP children asked to exit, not yet reaped
+    std::optional<Clock::time_point> udp_fork_at_;  // the UDP child died: fork again then
+    std::chrono::milliseconds udp_backoff_{100};
+    LimitEpisode udp_down_;   // the UDP child dying unasked, or not forked
+    LimitEpisode udp_drops_;  // datagrams dropped
+    UdpCounts udp_total_;
+    UdpCounts udp_episode_;   // dropped during udp_drops_
 };
 
 }  // namespace echod

@@ -186,6 +186,10 @@ void Master::drain_reports()
 
 void Master::handle_report(const ChildReport& report, Clock::time_point now)
 {
+    if (report.kind == ReportKind::udp_counts) {
+        handle_udp_report(report, now);
+        return;
+    }
     const Child* child = children_.find(report.pid);
     if (child != nullptr && child->prefork) {
         handle_prefork_report(report, now);
@@ -234,6 +238,8 @@ void Master::reap_children()
             } else if (!child->refused) {  // a refused client was never served
                 close_connection(pid, *child, final_report(*child, status), status);
             }
+        } else {
+            udp_child_exited(pid, status);
         }
     }
 }

@@ -111,13 +111,23 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
 {
     const pid_t pid = report.pid;
     switch (report.kind) {
+    case ReportKind::waiting:
+        children_.begin_connection(report, now);  // the balancer, until the header names one
+        break;
     case ReportKind::accepted: {
-        children_.begin_connection(report, now);
+        if (const Child* child = children_.find(pid); child != nullptr && child->busy) {
+            children_.name_client(report);  // it was waiting for the header
+        } else {
+            children_.begin_connection(report, now);
+        }
         const std::optional<Endpoint> via = report.via();
         log_connection_accepted(report.peer(), via ? &*via : nullptr, report.local != 0, pid);
         break;
     }
     case ReportKind::refused:
+        if (const Child* child = children_.find(pid); child != nullptr && child->busy) {
+            children_.end_connection(pid, false);  // a spare again
+        }
         refuse(report.peer(), static_cast<Refusal>(report.refused_by), &report, now);
         break;
     case ReportKind::finished:
@@ -135,6 +145,8 @@ void Master::handle_prefork_report(const ChildReport& report, Clock::time_point 
         }
         pause_accepting(std::chrono::milliseconds(100));
         break;
+    case ReportKind::udp_counts:
+        break;  // the UDP child's, handled before (master_udp.cpp)
     }
 }
 

@@ -60,10 +60,11 @@ private:
 };
 
 // The sockets systemd passed (LISTEN_FDS), in order, each checked to be a listening TCP
-// socket (IPv4 or IPv6) and made non-blocking, with its name (LISTEN_FDNAMES). Empty when
-// none were passed, or LISTEN_PID names another process. The LISTEN_* variables are
-// removed from the environment. Throws SystemdVariableError if one is malformed, and
-// std::system_error naming the first descriptor that is not a listening TCP socket.
+// socket or a bound UDP socket (IPv4 or IPv6; adopt_listener) and made non-blocking, with
+// its name (LISTEN_FDNAMES). Empty when none were passed, or LISTEN_PID names another
+// process. The LISTEN_* variables are removed from the environment. Throws
+// SystemdVariableError if one is malformed, and std::system_error naming the first
+// descriptor that is neither.
 std::vector<Listener> adopt_listeners();
 
 }  // namespace echod

@@ -1,5 +1,4 @@
 // Address ranges (CIDR) and lists of them, for access lists and trusted proxies.
-// Not used by the daemon yet.
 #pragma once
 
 #include "os/address.hpp"
