@@ -191,26 +191,6 @@ long number(const Row& row, const std::string& column)
     return value.empty() ? 0 : std::stol(value);
 }
 
-// A PROXY protocol v2 header (HAProxy's doc/proxy-protocol.txt): the PROXY command, TCP
-// over IPv4, from source to destination.
-std::string proxy_v2_header(const std::string& source, std::uint16_t source_port,
-                            const std::string& destination, std::uint16_t destination_port)
-{
-    std::string header("\r\n\r\n\0\r\nQUIT\n", 12);
-    header += "\x21\x11";
-    header += std::string("\x00\x0c", 2);
-    for (const std::string& address : {source, destination}) {
-        in_addr in{};
-        BOOST_TEST_REQUIRE(::inet_pton(AF_INET, address.c_str(), &in) == 1);
-        header.append(reinterpret_cast<const char*>(&in), sizeof in);
-    }
-    for (const std::uint16_t port : {source_port, destination_port}) {
-        const std::uint16_t network = htons(port);
-        header.append(reinterpret_cast<const char*>(&network), sizeof network);
-    }
-    return header;
-}
-
 sockaddr_in ipv4(const std::string& address, std::uint16_t port)
 {
     sockaddr_in in{};
