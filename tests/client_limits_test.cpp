@@ -119,19 +119,8 @@ void a_reload_that_turns_max_per_source_on_counts_the_open_connections(const std
     const std::vector<pid_t> old_children = child_pids(echod.daemon.pid());
     echod.reload(with_loopback_defaults(mode + "max_per_source = 2\n"));
     echod.daemon.wait_for("reloaded .* max_per_source=2 ");
-    // Prefork: the spares forked before the reload are retired by a signal, and one woken
-    // for a connection in the same pass serves it first, with the settings it was forked
-    // with. Wait until only the three busy children are left of them.
-    auto old_left = [&] {
-        const std::vector<pid_t> now = child_pids(echod.daemon.pid());
-        return std::count_if(old_children.begin(), old_children.end(), [&](pid_t pid) {
-            return std::find(now.begin(), now.end(), pid) != now.end();
-        });
-    };
-    for (int i = 0; i < 500 && old_left() > 3; ++i) {  // 5 s at most
-        std::this_thread::sleep_for(10ms);
-    }
-    BOOST_TEST_REQUIRE(old_left() <= 3);
+    // Only the three busy children may be left of those forked before the reload.
+    BOOST_TEST_REQUIRE(wait_children_gone(echod.daemon.pid(), old_children, 3));
     for (int i = 0; i < 3; ++i) {
         expect_refused(echod.port, "127.0.0.2");  // 3 open already, against a limit of 2
     }

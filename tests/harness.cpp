@@ -16,11 +16,13 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -703,6 +705,25 @@ std::vector<pid_t> child_pids(pid_t pid)
         }
     }
     return pids;
+}
+
+bool wait_children_gone(pid_t pid, const std::vector<pid_t>& children, std::size_t left,
+                        std::chrono::milliseconds timeout)
+{
+    auto still_there = [&] {
+        const std::vector<pid_t> now = child_pids(pid);
+        return static_cast<std::size_t>(std::count_if(children.begin(), children.end(), [&](pid_t c) {
+            return std::find(now.begin(), now.end(), c) != now.end();
+        }));
+    };
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (still_there() > left) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return true;
 }
 
 double cpu_seconds(pid_t pid)

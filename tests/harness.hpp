@@ -161,6 +161,12 @@ std::string process_wait_channel(pid_t pid);
 std::size_t zombie_children(pid_t pid);
 std::size_t live_children(pid_t pid);
 std::vector<pid_t> child_pids(pid_t pid);
+// Waits (up to `timeout`) until at most `left` of `children` are still children of `pid`;
+// true once they are. Prefork: the spares forked before a reload are retired by a signal,
+// and one woken for a connection in the same pass serves it first, with the settings it
+// was forked with; a test of the new settings waits for them to go.
+bool wait_children_gone(pid_t pid, const std::vector<pid_t>& children, std::size_t left,
+                        std::chrono::milliseconds timeout = 5s);
 double cpu_seconds(pid_t pid);
 // The listen backlog `ss -ltn` shows for the port (its Send-Q column), or -1.
 int ss_backlog(std::uint16_t port);

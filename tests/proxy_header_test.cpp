@@ -2,11 +2,14 @@
 // and limits, each version alone and both, every truncation of valid headers, and what
 // must be refused, as early as it can be.
 #define BOOST_TEST_MODULE proxy_header
+#include "common/child_report.hpp"
 #include "common/proxy_header.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <limits>
 #include <ostream>
 #include <string>
@@ -19,6 +22,33 @@ std::ostream& operator<<(std::ostream& out, ProxyParse::Status status)
     return out << names[static_cast<int>(status)];
 }
 }  // namespace echod
+
+// Counts the allocations made through operator new, for the test that the parser makes none
+// (a child parses the header between fork and _exit).
+namespace {
+std::size_t allocations = 0;
+}
+void* operator new(std::size_t size)
+{
+    ++allocations;
+    if (void* memory = std::malloc(size != 0 ? size : 1)) {
+        return memory;
+    }
+    throw std::bad_alloc();
+}
+// GCC takes these for a mismatched free() of what new returned; they are new's own pair.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* memory) noexcept
+{
+    std::free(memory);
+}
+void operator delete(void* memory, std::size_t) noexcept
+{
+    std::free(memory);
+}
+#pragma GCC diagnostic pop
 
 using namespace echod;
 using namespace std::string_literals;
@@ -419,4 +449,61 @@ BOOST_AUTO_TEST_CASE(v2_headers_longer_than_536_bytes_are_invalid)
     BOOST_TEST(invalid_error(one_more) == "PROXY v2: longer than 536 bytes");
     BOOST_TEST(invalid_from(v2(0x20, 0x00, std::string(0x300, 't'))) == 15u);  // from the high byte
     BOOST_TEST(invalid_from(v2(0x20, 0x00, std::string(0xFFFF, 't'))) == 15u);
+}
+
+// A refusal's reason travels to the master in ChildReport::why and is logged as
+// why="TEXT": every message must arrive whole, and none may hold a double quote, which
+// would end the logfmt value early.
+BOOST_AUTO_TEST_CASE(every_error_fits_a_report_and_needs_no_quoting)
+{
+    const std::vector<std::string> invalid_inputs = {
+        "GET / HTTP/1.0\r\n",
+        "POST / HTTP/1.1\r\n",
+        "PROXY UNKNOWNx\r\n",
+        "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",
+        "PROXY TCP4  1.2.3.4 5.6.7.8 1 2\r\n",
+        "PROXY TCP4 1.2.3.04 5.6.7.8 1 2\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
+        "PROXY UNKNOWN " + std::string(120, 'x'),
+        v2(0x22, 0x11, ipv4_block),
+        v2(0x21, 0x11, ipv4_block.substr(0, 4)),
+        v2(0x21, 0x41, ipv4_block),
+        v2(0x31, 0x11, ipv4_block),
+        v2(0x21, 0x11, std::string(600, '\0')),
+    };
+    for (const std::string& input : invalid_inputs) {
+        const ProxyParse parse = parse_proxy_header(input.data(), input.size(), any);
+        BOOST_TEST_CONTEXT("input of " << input.size() << " bytes: " << parse.error)
+        {
+            BOOST_TEST(parse.status == Status::invalid);
+            ChildReport report;
+            report.with_why(parse.error);
+            BOOST_TEST(std::string(report.why) == std::string(parse.error));
+            BOOST_TEST(std::string(parse.error).find('"') == std::string::npos);
+        }
+    }
+}
+
+// The parser runs in a child, which allocates nothing: not even for a v1 line cut in the
+// middle of a long IPv6 address, which it completes in its head to see whether it can still
+// become a valid field.
+BOOST_AUTO_TEST_CASE(the_parser_allocates_nothing)
+{
+    const std::string line =
+        "PROXY TCP6 2001:db8:1234:5678:9abc:def0:1234:5678 ffff:ffff:ffff:ffff:ffff:ffff:"
+        "1.2.3.4 65535 65535\r\n";
+    BOOST_TEST(parse(line).status == Status::complete);
+    for (std::size_t size = 1; size <= line.size(); ++size) {
+        const std::size_t before = allocations;
+        const ProxyParse parsed = parse_proxy_header(line.data(), size, any);
+        const std::size_t after = allocations;
+        BOOST_TEST_CONTEXT("the first " << size << " bytes")
+        {
+            BOOST_TEST(after == before);
+            BOOST_TEST((parsed.status == (size == line.size() ? Status::complete : Status::need_more)));
+        }
+    }
 }

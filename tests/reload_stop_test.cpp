@@ -245,8 +245,11 @@ void each_connection_drains_for_the_shutdown_timeout_it_started_with(const std::
     Echod echod(mode + "shutdown_timeout = 1s\n");
     UniqueFd before = connect_tcp("127.0.0.1", echod.port);
     expect_echo(before.get(), "opened with 1s");
+    const std::vector<pid_t> old_children = child_pids(echod.daemon.pid());
     echod.reload(with_loopback_defaults(mode + "shutdown_timeout = 10s\n"));
     echod.daemon.wait_for("reloaded listening=");
+    // Prefork: only the busy child may be left of those forked with the old settings.
+    BOOST_TEST_REQUIRE(wait_children_gone(echod.daemon.pid(), old_children, 1));
     UniqueFd after = connect_tcp("127.0.0.1", echod.port);
     expect_echo(after.get(), "opened with 10s");
     const auto stop = Clock::now();

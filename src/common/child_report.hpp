@@ -81,8 +81,10 @@ struct ChildReport {
     std::uint8_t via_length = 0;         // 0: the client is the peer itself
     std::uint8_t local = 0;              // accepted: a PROXY LOCAL (a balancer's health check)
     std::uint8_t via_address[28] = {};   // accepted, refused: the balancer's sockaddr
-    char why[48] = {};                   // refused for a bad header: what was wrong
-    std::uint8_t padding[1] = {};
+    // refused for a bad header: what was wrong. Room for the longest message the header
+    // parser and start_client() give (57 characters), so none is cut short in the log.
+    char why[64] = {};
+    std::uint8_t padding[9] = {};
 
     // A record of `kind` from the calling process.
     static ChildReport from_this_process(ReportKind kind)

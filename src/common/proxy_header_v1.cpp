@@ -89,9 +89,17 @@ std::size_t completion(Field field, std::string_view partial)
                                                       ".0.0.0", "0.0.0.0"};
     static constexpr std::string_view ipv6_tails[] = {"", "0", ":", "::", ".0", "0.0", ".0.0",
                                                       "0.0.0"};
+    // On the stack: a child runs this between fork and _exit, and allocates nothing there
+    // (a partial IPv6 address is longer than std::string keeps without the heap).
+    char candidate[INET6_ADDRSTRLEN + 8];
     const auto first_fit = [&](const auto& tails) {
         for (const std::string_view tail : tails) {
-            if (field_valid(field, std::string(partial).append(tail))) {
+            if (partial.size() + tail.size() >= sizeof candidate) {
+                continue;  // longer than any address: field_valid would refuse it
+            }
+            partial.copy(candidate, partial.size());
+            tail.copy(candidate + partial.size(), tail.size());
+            if (field_valid(field, std::string_view(candidate, partial.size() + tail.size()))) {
                 return tail.size();
             }
         }
@@ -230,7 +238,7 @@ ProxyParse parse_proxy_v1(std::string_view data)
 {
     const std::string_view line = data.substr(0, proxy_v1_max_length);
     if (!begins_like(line, "PROXY ")) {
-        return invalid("PROXY v1: the line does not start with \"PROXY \"");
+        return invalid("PROXY v1: the line does not start with 'PROXY '");
     }
     const std::string_view protocol = line.substr(std::min<std::size_t>(line.size(), 6));
     if (begins_like(protocol, "TCP4 ") || begins_like(protocol, "TCP6 ")) {

@@ -29,6 +29,9 @@ void log_listening(const char* what, const ListeningState& state)
                " max_per_source=" + to_string(config.max_per_source) +
                " max_per_network=" + to_string(config.max_per_network) +
                " mode=" + mode_name(config.mode) +
+               (config.proxy_protocol == ProxyProtocol::off
+                    ? ""
+                    : std::string(" proxy_protocol=") + proxy_protocol_name(config.proxy_protocol)) +
                (state.udp.empty() ? "" : " udp=" + state.udp) + " pid=" + to_string(::getpid()));
 }
 
@@ -283,7 +286,7 @@ void log_client_limit_cleared(ClientLimitKind kind, unsigned limit, const std::s
 void log_refusals_began(Refusal refusal, const Endpoint& client, const char* why)
 {
     log_limit_reached(LogLevel::notice,
-                      std::string(refusal_rule(refusal)) + " refused peer=" + format_host(client) +
+                      std::string(refusal_rule(refusal)) + " refused peer=" + format_source(client) +
                           (*why != '\0' ? " why=\"" + std::string(why) + "\"" : "") +
                           "; further refusals are counted, not logged");
 }

@@ -141,9 +141,11 @@ int Master::poll_timeout(Clock::time_point now) const
         consider(deadline_);
     }
     const bool refusing = std::any_of(refusals_.begin(), refusals_.end(),
-                                      [](const LimitEpisode& e) { return e.active(); });
+                                      [](const LimitEpisode& e) { return e.active(); }) ||
+                          std::any_of(client_limits_.begin(), client_limits_.end(),
+                                      [](const auto& limits) { return !limits.empty(); });
     if (children_limit_.active() || fork_limit_.active() || spare_limit_.active() ||
-        descriptor_limit_.active() || !client_limits_.empty() || refusing) {
+        descriptor_limit_.active() || refusing) {
         consider(now + LimitEpisode::quiet);
     }
     if (auto due = service_.next_due()) {

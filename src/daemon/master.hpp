@@ -144,7 +144,8 @@ private:
     LimitEpisode fork_limit_;
     LimitEpisode spare_limit_;  // prefork: spares dying unasked
     LimitEpisode descriptor_limit_;
-    std::unordered_map<SourceKey, ClientLimit, SourceKeyHash> client_limits_;
+    // By ClientLimitKind: a source over its rate and at max_per_source are two episodes.
+    std::array<std::unordered_map<SourceKey, ClientLimit, SourceKeyHash>, 3> client_limits_;
     // Refusals that are not one client's limit (allow/deny, proxy_trusted, bad headers).
     std::array<LimitEpisode, refusal_count> refusals_;
     std::optional<Clock::time_point> paused_until_;

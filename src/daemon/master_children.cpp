@@ -98,10 +98,11 @@ void Master::refuse(const Endpoint& client, Refusal refusal, const ChildReport* 
                                  : refusal == Refusal::rate_limited ? ClientLimitKind::rate
                                                                     : ClientLimitKind::source;
     const bool network = kind == ClientLimitKind::network;
-    ClientLimit& limit = client_limits_[network ? network_key(client) : source_key(client)];
+    ClientLimit& limit = client_limits_[static_cast<std::size_t>(kind)]
+                                       [network ? network_key(client) : source_key(client)];
     if (limit.episode.strike(now)) {
         limit.kind = kind;
-        limit.name = network ? format_network(client) : format_host(client);
+        limit.name = network ? format_network(client) : format_source(client);
         log_client_limit_reached(limit.kind, limit_of(limit.kind), limit.name);
     }
 }
@@ -281,15 +282,17 @@ void Master::settle_limits(Clock::time_point now)
                                refusals_[i].duration_ms(now));
         }
     }
-    for (auto it = client_limits_.begin(); it != client_limits_.end();) {
-        ClientLimit& limit = it->second;
-        if (!limit.episode.settle(now, still_full(it->first, limit))) {
-            ++it;
-            continue;
+    for (auto& limits : client_limits_) {
+        for (auto it = limits.begin(); it != limits.end();) {
+            ClientLimit& limit = it->second;
+            if (!limit.episode.settle(now, still_full(it->first, limit))) {
+                ++it;
+                continue;
+            }
+            log_client_limit_cleared(limit.kind, limit_of(limit.kind), limit.name,
+                                     limit.episode.strikes(), limit.episode.duration_ms(now));
+            it = limits.erase(it);
         }
-        log_client_limit_cleared(limit.kind, limit_of(limit.kind), limit.name,
-                                 limit.episode.strikes(), limit.episode.duration_ms(now));
-        it = client_limits_.erase(it);
     }
 }
 

@@ -147,6 +147,15 @@ std::string format_endpoint(const Endpoint& endpoint)
     return endpoint.family() == AF_INET6 ? "[" + host + "]:" + port : host + ":" + port;
 }
 
+std::string format_source(const Endpoint& peer)
+{
+    if (is_v4_mapped(peer)) {
+        const std::array<std::uint8_t, 4> bytes = *ipv4_address(peer);
+        return format_host(make_endpoint(AF_INET, bytes.data(), 0));
+    }
+    return format_host(peer);
+}
+
 std::size_t SourceKeyHash::operator()(const SourceKey& key) const
 {
     std::size_t hash = 1469598103934665603ull;  // FNV-1a

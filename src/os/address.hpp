@@ -45,6 +45,9 @@ std::uint32_t scope_id(const Endpoint& endpoint);
 std::string format_endpoint(const Endpoint& endpoint);
 // "127.0.0.1", "::1".
 std::string format_host(const Endpoint& endpoint);
+// A peer as its source_key() counts it: an IPv4-mapped peer as IPv4 ("198.51.100.1", not
+// "::ffff:198.51.100.1"), any other as format_host().
+std::string format_source(const Endpoint& peer);
 
 // The unit max_per_source counts in: an IPv4 address, an IPv6 /64 (one host's share of a
 // typical subnet), or a link-local IPv6 address on its interface. IPv4-mapped IPv6
