@@ -180,6 +180,17 @@ Daemon::Daemon(const std::vector<std::string>& args, const std::vector<std::stri
     std::vector<std::string> argv = wrapper;
     argv.push_back(echod_path());
     argv.insert(argv.end(), args.begin(), args.end());
+    start(argv, env);
+}
+
+Daemon::Daemon(const Program& program, const std::map<std::string, std::string>& env)
+{
+    start(program.argv, env);
+}
+
+void Daemon::start(const std::vector<std::string>& argv,
+                   const std::map<std::string, std::string>& env)
+{
     auto [log_read, log_write] = make_pipe();
     pid_ = spawn(argv, -1, -1, log_write.get(), env);
     pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));

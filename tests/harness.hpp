@@ -47,13 +47,19 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
                           std::chrono::milliseconds timeout = 20s,
                           const std::map<std::string, std::string>& env = {});
 
-// A running echod whose stderr (the log) is collected line by line.
+// Another program to run as a Daemon, found in PATH (haproxy), with its whole argv.
+struct Program {
+    std::vector<std::string> argv;
+};
+
+// A running echod (or another Program) whose stderr (the log) is collected line by line.
 class Daemon {
 public:
     // `argv` without the program; `wrapper` (e.g. prlimit ...) goes in front of it.
     explicit Daemon(const std::vector<std::string>& args,
                     const std::vector<std::string>& wrapper = {},
                     const std::map<std::string, std::string>& env = {});
+    explicit Daemon(const Program& program, const std::map<std::string, std::string>& env = {});
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -76,6 +82,7 @@ public:
     int wait_exit(std::chrono::milliseconds timeout = 10s);
 
 private:
+    void start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
     void read_log(int fd);
 
     pid_t pid_ = -1;
