@@ -316,6 +316,46 @@ BOOST_AUTO_TEST_CASE(prefork_a_proxy_header_in_flight_at_sigterm_is_served_then_
     a_header_in_flight_at_sigterm_is_served_then_drained("mode = prefork\n");
 }
 
+// Clients the kernel accepted but echod had not taken yet when SIGTERM came are served,
+// not reset by the closing listener: a balancer cannot retry a connection that was
+// established. The master (and in prefork mode its spare) is stopped while 100 clients
+// connect, so that they wait in the accept queue; more than the master accepts in one pass.
+void connections_queued_at_sigterm_are_served(const std::string& mode)
+{
+    Echod echod(mode + "shutdown_timeout = 5s\nbacklog = 256\nmax_per_source = 0\n");
+    const pid_t master = echod.daemon.pid();
+    std::vector<pid_t> stopped = child_pids(master);
+    stopped.push_back(master);
+    for (pid_t pid : stopped) {
+        BOOST_TEST_REQUIRE(::kill(pid, SIGSTOP) == 0);
+    }
+    std::vector<UniqueFd> queued;
+    for (int i = 0; i < 100; ++i) {
+        queued.push_back(connect_tcp("127.0.0.1", echod.port));
+        send_all(queued.back().get(), "queued " + std::to_string(i) + ";");
+    }
+    echod.daemon.signal(SIGTERM);  // pending until the master runs again
+    for (pid_t pid : stopped) {
+        ::kill(pid, SIGCONT);
+    }
+    for (int i = 0; i < 100; ++i) {
+        const std::string sent = "queued " + std::to_string(i) + ";";
+        BOOST_TEST(recv_exact(queued[i].get(), sent.size()) == sent);  // fails on a reset
+        ::shutdown(queued[i].get(), SHUT_WR);
+    }
+    BOOST_TEST(echod.daemon.wait_exit() == 0);
+    BOOST_TEST(echod.daemon.count("connection closed .* reason=eof$") == 100u);
+}
+BOOST_AUTO_TEST_CASE(fork_connections_queued_at_sigterm_are_served)
+{
+    connections_queued_at_sigterm_are_served("mode = fork\n");
+}
+BOOST_AUTO_TEST_CASE(prefork_connections_queued_at_sigterm_are_served)
+{
+    connections_queued_at_sigterm_are_served(
+        "mode = prefork\nmin_spare_children = 1\nmax_spare_children = 1\n");
+}
+
 BOOST_AUTO_TEST_CASE(a_second_echod_with_the_same_pid_file_exits_71_and_leaves_the_first_ones_file)
 {
     // Regression: the second overwrote the file, and its exit then deleted the file of the

@@ -4,6 +4,7 @@
 #include "os/sys_error.hpp"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/stat.h>
@@ -315,6 +316,20 @@ void stop_listening(std::vector<Listener>& listeners)
     for (Listener& listener : listeners) {
         if (listener.fd && !listener.adopted) {
             ::shutdown(listener.fd.get(), SHUT_RDWR);  // accept4 now fails with EINVAL
+        }
+    }
+}
+
+void refuse_new_connections(std::vector<Listener>& listeners)
+{
+    sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+    const sock_fprog program{1, drop_all};
+    for (Listener& listener : listeners) {
+        if (listener.fd && !listener.adopted) {
+            // If it fails, the queue is still served; only a handshake in the same moment
+            // as the close may then be reset, as before.
+            ::setsockopt(listener.fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &program,
+                         sizeof program);
         }
     }
 }

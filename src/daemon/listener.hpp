@@ -47,6 +47,10 @@ Listener adopt_listener(UniqueFd fd, std::string name);
 // Sockets adopted from systemd are left listening: the socket unit shares them and keeps
 // listening for the next activation. Descriptors stay open until the vector is destroyed.
 void stop_listening(std::vector<Listener>& listeners);
+// Has the kernel drop new handshakes on the listeners echod bound (a socket filter), so
+// that the accept queue only shrinks; adopted ones are left alone (the filter would stay
+// with systemd's socket).
+void refuse_new_connections(std::vector<Listener>& listeners);
 
 // "127.0.0.1:7,[::1]:7": the TCP listeners.
 std::string format_listeners(const std::vector<Listener>& listeners);

@@ -261,6 +261,9 @@ void Master::begin_stop(bool graceful)
     if (phase_ == Phase::running) {
         service_.stopping("stopping: " + counters());
     }
+    if (graceful && phase_ == Phase::running && config_.shutdown_timeout.count() > 0) {
+        serve_backlog();
+    }
     stop_listening(listeners_);  // not systemd's sockets: the spares leave when told below
     listeners_.clear();
     paused_until_.reset();
@@ -277,6 +280,23 @@ void Master::begin_stop(bool graceful)
     signal_children(SIGINT);
     phase_ = Phase::terminating;
     deadline_ = now + kill_grace;
+}
+
+// At a graceful stop, the connections the kernel has accepted and queued are clients like
+// those already served: closing the listener would reset them, and a balancer cannot
+// retry a connection that was established. So new handshakes are dropped first (a client
+// retries its SYN, and by then finds the port closed, or, behind a balancer, is sent to
+// another server), then the queue is accepted, in either mode by the master, with a
+// fork-mode child each (up to max_children), and those drain like the rest.
+void Master::serve_backlog()
+{
+    refuse_new_connections(listeners_);
+    for (const Listener& listener : listeners_) {
+        if (listener.fd && !listener.adopted) {
+            for (int pass = 0; pass < 64 && accept_from(listener, 64); ++pass) {
+            }
+        }
+    }
 }
 
 // At max_children new clients wait in the backlog, and the kernel queues backlog + 1 of them

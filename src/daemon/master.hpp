@@ -68,7 +68,10 @@ private:
     std::string status_text() const;  // STATUS= for systemd
 
     // master_children.cpp: accept, limits, fork, reports, reaping.
-    void accept_from(const Listener& listener);
+    // Accepts up to `most` connections (then back to poll, so that signals are not
+    // starved); returns whether it stopped there (more may wait).
+    bool accept_from(const Listener& listener, int most = 64);
+    void serve_backlog();  // at a graceful stop
     void admit(UniqueFd conn, const Endpoint& peer);
     // A connection closed before anything was echoed: counted, logged at debug, and
     // summarised as an episode. `report` is the child's `refused` record (null: the master

@@ -13,7 +13,6 @@
 namespace echod {
 namespace {
 
-constexpr int accepts_per_wakeup = 64;  // then back to poll, so signals are not starved
 constexpr std::chrono::milliseconds max_backoff{1000};
 
 // The `finished` record of a reaped fork-mode child, if its exit says that it wrote it.
@@ -25,11 +24,12 @@ const ChildReport* final_report(const Child& child, int wait_status)
 
 }  // namespace
 
-void Master::accept_from(const Listener& listener)
+bool Master::accept_from(const Listener& listener, int most)
 {
-    for (int i = 0; i < accepts_per_wakeup && children_.size() < config_.max_children &&
-                    !paused_until_;
-         ++i) {
+    for (int i = 0; i < most; ++i) {
+        if (children_.size() >= config_.max_children || paused_until_) {
+            return false;
+        }
         Endpoint peer;
         peer.length = sizeof peer.storage;
         const int fd = ::accept4(listener.fd.get(), peer.addr(), &peer.length,
@@ -40,7 +40,7 @@ void Master::accept_from(const Listener& listener)
         }
         const int error = errno;
         if (error == EAGAIN || error == EWOULDBLOCK) {
-            return;
+            return false;
         }
         if (accept_error_is_client_gone(error)) {
             continue;
@@ -51,8 +51,9 @@ void Master::accept_from(const Listener& listener)
             log_accept_limit_reached(error);
         }
         pause_accepting(std::chrono::milliseconds(100));
-        return;
+        return false;
     }
+    return true;
 }
 
 // A direct client is checked and counted before the fork, so a refused client costs no
