@@ -56,6 +56,17 @@ BOOST_AUTO_TEST_CASE(ports_below_1024_and_port_0_are_not_answered)
     }
 }
 
+BOOST_AUTO_TEST_CASE(well_known_services_above_1023_are_not_answered)
+{
+    for (const char* address : {"127.0.0.1", "::1", "::ffff:192.0.2.1"}) {
+        for (int port : {1434, 1900, 3283, 3702, 5060, 5353, 5683, 10001, 11211}) {
+            BOOST_TEST(!answerable(address, static_cast<std::uint16_t>(port)), address << " port " << port);
+            BOOST_TEST(answerable(address, static_cast<std::uint16_t>(port + 1)),
+                       address << " port " << port + 1);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(ipv4_this_network_broadcast_and_multicast_are_not_answered)
 {
     for (const char* address : {"0.0.0.0", "0.0.0.1", "0.255.255.255", "255.255.255.255",

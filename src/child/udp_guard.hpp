@@ -16,9 +16,10 @@ namespace echod {
 bool is_one_host(const Endpoint& address);
 
 // Whether a datagram from `source` may be answered: from one host (is_one_host), and from a
-// port of 1024 or above. Port 0 is no sender's, and ports below 1024 are services (echo
-// itself, chargen, DNS, NTP): a forged source there would set two servers answering each
-// other for ever, or make echod's reply the payload of an amplification.
+// port of 1024 or above that is not one of a few well-known UDP services (SSDP 1900, mDNS
+// 5353, memcached 11211, ...). Port 0 is no sender's, and ports below 1024 are services
+// (echo itself, chargen, DNS, NTP): a forged source there would set two servers answering
+// each other for ever, or make echod's reply the payload of an amplification.
 bool udp_source_answerable(const Endpoint& source);
 
 // Whether `source` sends from `local_port`, the port the datagram came to: echod's own
