@@ -11,6 +11,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <thread>
+
 #include <filesystem>
 #include <fstream>
 
@@ -290,8 +292,19 @@ void a_header_in_flight_at_sigterm_is_served_then_drained(const std::string& mod
     UniqueFd conn = connect_tcp("127.0.0.1", echod.port);
     const std::string header = proxy_v2_header("203.0.113.4", 4004, "127.0.0.1", echod.port);
     send_all(conn.get(), header.substr(0, 8));
-    echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=1 ");  // its child took it, and waits for the rest
+    // Its child took it and waits for the rest once the status line counts it (prefork: once
+    // the master has read the child's `waiting` report).
+    bool taken = false;
+    for (int i = 0; i < 100 && !taken; ++i) {
+        const std::size_t from = echod.daemon.line_count();
+        echod.daemon.signal(SIGUSR1);
+        taken = echod.daemon.wait_for("status active=", 5s, from).find("status active=1 ") !=
+                std::string::npos;
+        if (!taken) {
+            std::this_thread::sleep_for(10ms);
+        }
+    }
+    BOOST_TEST_REQUIRE(taken);
     const auto stop = Clock::now();
     echod.daemon.signal(SIGTERM);
     echod.daemon.wait_for("stopping signal=SIGTERM active=1 ");
