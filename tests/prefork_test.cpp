@@ -244,7 +244,9 @@ BOOST_AUTO_TEST_CASE(reload_moves_the_port_and_replaces_every_spare_while_a_conn
     expect_echo(fresh.get(), "new port");
     BOOST_TEST(connection_refused("127.0.0.1", old_port));
     expect_echo(live.get(), "still here");  // the busy child was asked to finish, not cut
-    // The old busy child, the new busy one, two new spares: the old spares are gone.
+    // The old busy child, the new busy one, two new spares: the old spares are gone (each
+    // once it has read its retirement: not necessarily by the time the count is 4).
+    BOOST_TEST(wait_children_gone(echod.daemon.pid(), before, 1));
     BOOST_TEST(wait_children(echod.daemon.pid(), 4));
     std::size_t old_ones = 0;
     for (pid_t pid : child_pids(echod.daemon.pid())) {

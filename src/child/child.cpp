@@ -70,10 +70,8 @@ ECHOD_CHILD_PATH void send_report(int report_fd, const ChildReport& report) noex
     }
 }
 
-ECHOD_CHILD_PATH ChildReport start_report(const ClientStart& start)
+ECHOD_CHILD_PATH ChildReport with_client(ChildReport report, const ClientStart& start)
 {
-    ChildReport report = ChildReport::from_this_process(
-        start.refusal == Refusal::none ? ReportKind::accepted : ReportKind::refused);
     report.with_peer(start.client);
     if (start.proxied) {
         report.with_via(start.via);
@@ -83,9 +81,18 @@ ECHOD_CHILD_PATH ChildReport start_report(const ClientStart& start)
     return report.with_why(start.why);
 }
 
+ECHOD_CHILD_PATH ChildReport start_report(const ClientStart& start)
+{
+    return with_client(ChildReport::from_this_process(start.refusal == Refusal::none
+                                                          ? ReportKind::accepted
+                                                          : ReportKind::refused),
+                       start);
+}
+
 ECHOD_CHILD_PATH void run_child(int conn, const Endpoint& peer, int report_fd, int signal_fd,
                                 const SessionLimits& limits, const ClientRules& rules,
-                                Admission& admission, int hold, pid_t master) noexcept
+                                Admission& admission, int hold, bool announce,
+                                pid_t master) noexcept
 {
     int keep[3] = {conn, report_fd, signal_fd};
     sort_three(keep);
@@ -94,20 +101,27 @@ ECHOD_CHILD_PATH void run_child(int conn, const Endpoint& peer, int report_fd, i
     auto stop = [signal_fd] { return read_stop(signal_fd).request; };
     Pending pending;
     HeaderBuffer buffer;
+    ClientStart start;
     if (rules.proxy) {
         // The master could not tell who the client is: the header does, and the client is
         // admitted here.
-        const ClientStart start = start_client(conn, peer, rules, admission, hold, true,
-                                               signal_fd, stop, buffer);
-        send_report(report_fd, start_report(start));
+        start = start_client(conn, peer, rules, admission, hold, true, signal_fd, stop, buffer);
         if (start.refusal != Refusal::none) {
+            send_report(report_fd, start_report(start));
             ::_exit(child_reported);  // closed with nothing written
+        }
+        if (announce) {
+            send_report(report_fd, start_report(start));
         }
         pending = start.pending;
     }
     const SessionResult result = run_echo_session(conn, limits, signal_fd, stop, pending);
     admission.counts.release(hold);  // before the client can see the close
-    send_report(report_fd, ChildReport::finished(result));
+    ChildReport finished = ChildReport::finished(result);
+    if (rules.proxy) {
+        finished = with_client(finished, start);
+    }
+    send_report(report_fd, finished);
     ::_exit(child_reported);
 }
 

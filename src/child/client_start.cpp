@@ -93,7 +93,7 @@ ECHOD_CHILD_PATH ClientStart start_client(int conn, const Endpoint& peer,
     ClientStart start;
     start.client = peer;
     if (rules.proxy) {
-        if (!rules.proxy_trusted.contains(peer)) {
+        if (!counted && !rules.proxy_trusted.contains(peer)) {  // the master checked its own
             start.refusal = Refusal::untrusted;
             return start;
         }

@@ -27,10 +27,12 @@ struct HeaderBuffer {
 };
 
 // Reads the header `rules` ask for (rules.proxy) from `conn` within rules.proxy_timeout,
-// in `buffer`. A stop request on `control` (any request: nothing was echoed yet) ends the
-// wait. Then, unless `counted` (the master admitted this client before it forked), admits
-// the client in `hold` (common/admission.hpp; a LOCAL connection is counted against no one).
-// Without rules.proxy the client is `peer`.
+// in `buffer`, from a peer in rules.proxy_trusted (checked here unless `counted`: the
+// master accepted the connection, so it checked the peer, and without rules.proxy it
+// admitted the client before it forked). A stop request on `control` now ends the wait; a
+// graceful one lets it go on, and the session drains. Then it admits the client in `hold`
+// unless the master did (common/admission.hpp; a LOCAL connection is counted against no
+// one). Without rules.proxy the client is `peer`.
 ClientStart start_client(int conn, const Endpoint& peer, const ClientRules& rules,
                          Admission& admission, int hold, bool counted, int control,
                          ReadControl read_control, void* context, HeaderBuffer& buffer);

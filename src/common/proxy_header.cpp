@@ -1,5 +1,6 @@
 #include "common/proxy_header.hpp"
 
+#include "common/child_path.hpp"
 #include "common/proxy_header_v1.hpp"
 
 #include <algorithm>
@@ -25,7 +26,7 @@ constexpr unsigned char v2_signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
 // The address block a PROXY command's family and protocol byte needs, -1 for a value the
 // spec does not list. UDP and AF_UNIX carry no address echod can use; the spec has a
 // receiver take such a connection as UNSPEC (its own endpoints), which it does.
-int v2_address_length(unsigned char family)
+ECHOD_CHILD_PATH int v2_address_length(unsigned char family)
 {
     switch (family) {
     case 0x00: return 0;                // UNSPEC
@@ -36,7 +37,7 @@ int v2_address_length(unsigned char family)
     }
 }
 
-ProxyHeader v2_addresses(const unsigned char* block, unsigned char family, ProxyHeader header)
+ECHOD_CHILD_PATH ProxyHeader v2_addresses(const unsigned char* block, unsigned char family, ProxyHeader header)
 {
     const auto port = [](const unsigned char* at) {
         return static_cast<std::uint16_t>(at[0] << 8 | at[1]);
@@ -51,7 +52,7 @@ ProxyHeader v2_addresses(const unsigned char* block, unsigned char family, Proxy
     return header;
 }
 
-ProxyParse parse_v2(const unsigned char* data, std::size_t size)
+ECHOD_CHILD_PATH ProxyParse parse_v2(const unsigned char* data, std::size_t size)
 {
     if (std::memcmp(data, v2_signature, std::min(size, sizeof v2_signature)) != 0) {
         return invalid("PROXY v2: bad signature");
@@ -92,7 +93,7 @@ ProxyParse parse_v2(const unsigned char* data, std::size_t size)
 
 }  // namespace
 
-ProxyParse parse_proxy_header(const char* data, std::size_t size, ProxyVersion accepted)
+ECHOD_CHILD_PATH ProxyParse parse_proxy_header(const char* data, std::size_t size, ProxyVersion accepted)
 {
     if (size == 0) {
         return need_more();

@@ -128,10 +128,12 @@ ECHOD_CHILD_PATH void Master::spawn(UniqueFd conn, const Endpoint& peer, int hol
     const int signal_fd = child_signal_fd_.get();
     const ClientRules& rules = *rules_;
     Admission& admission = *admission_;
+    const bool announce = config_.log_level == LogLevel::debug;
     const pid_t master = pid_;
     const pid_t pid = ::fork();
     if (pid == 0) {
-        run_child(conn.get(), peer, report_fd, signal_fd, limits, rules, admission, hold, master);
+        run_child(conn.get(), peer, report_fd, signal_fd, limits, rules, admission, hold,
+                  announce, master);
     }
     if (pid < 0) {
         const int fork_error = errno;
@@ -217,6 +219,9 @@ void Master::handle_fork_report(const ChildReport& report, Clock::time_point now
         refuse(report.peer(), static_cast<Refusal>(report.refused_by), &report, now);
         break;
     default:
+        if (report.peer_length != 0) {
+            children_.name_client(report);  // behind a balancer: the client the header named
+        }
         children_.attach(report);
         break;
     }

@@ -9,7 +9,7 @@
 
 namespace echod {
 
-std::uint16_t Endpoint::port() const
+__attribute__((hot)) std::uint16_t Endpoint::port() const
 {
     if (family() == AF_INET) {
         return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
@@ -67,7 +67,7 @@ std::optional<Endpoint> parse_endpoint(const std::string& address, std::uint16_t
     return endpoint;
 }
 
-Endpoint make_endpoint(int family, const void* address, std::uint16_t port)
+__attribute__((hot)) Endpoint make_endpoint(int family, const void* address, std::uint16_t port)
 {
     Endpoint endpoint;
     if (family == AF_INET) {
@@ -95,7 +95,7 @@ bool is_wildcard(const Endpoint& endpoint)
     return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&endpoint.storage)->sin6_addr);
 }
 
-bool is_v4_mapped(const Endpoint& endpoint)
+__attribute__((hot)) bool is_v4_mapped(const Endpoint& endpoint)
 {
     return endpoint.family() == AF_INET6 &&
            IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6*>(&endpoint.storage)->sin6_addr);
@@ -156,7 +156,7 @@ std::string format_source(const Endpoint& peer)
     return format_host(peer);
 }
 
-std::size_t SourceKeyHash::operator()(const SourceKey& key) const
+__attribute__((hot)) std::size_t SourceKeyHash::operator()(const SourceKey& key) const
 {
     std::size_t hash = 1469598103934665603ull;  // FNV-1a
     for (std::uint8_t byte : key.bytes) {

@@ -212,7 +212,7 @@ std::vector<CidrList::Interval> CidrList::merged(std::vector<Interval> intervals
 }
 
 // std::array compares bytewise, which for network-order addresses is numeric order.
-bool CidrList::in(const std::vector<Interval>& intervals, const Bytes& address)
+__attribute__((hot)) bool CidrList::in(const std::vector<Interval>& intervals, const Bytes& address)
 {
     auto after = std::upper_bound(
         intervals.begin(), intervals.end(), address,
@@ -220,7 +220,7 @@ bool CidrList::in(const std::vector<Interval>& intervals, const Bytes& address)
     return after != intervals.begin() && address <= std::prev(after)->last;
 }
 
-bool CidrList::contains(const Endpoint& peer) const noexcept
+__attribute__((hot)) bool CidrList::contains(const Endpoint& peer) const noexcept
 {
     Bytes address{};
     if (const auto ipv4 = ipv4_address(peer)) {
