@@ -6,11 +6,11 @@
 #include "os/sys_error.hpp"
 
 #include <fcntl.h>
-
-#include <algorithm>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 namespace echod {
 namespace {
