@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <thread>
 
 using namespace echod;
 using namespace echod::test;
@@ -152,9 +153,22 @@ std::set<pid_t> udp_children(const Echod& echod)
     return pids;
 }
 
+// The one UDP child, once it is the only one. A child just forked (a prefork spare, a
+// fork-mode child) holds the master's sockets, the UDP ones too, for the moment before it
+// closes what it inherited: `ss` may list it then.
+std::set<pid_t> settled_udp_children(const Echod& echod, std::size_t expected)
+{
+    std::set<pid_t> pids = udp_children(echod);
+    for (int i = 0; i < 250 && pids.size() != expected; ++i) {  // 5 s at most
+        std::this_thread::sleep_for(20ms);
+        pids = udp_children(echod);
+    }
+    return pids;
+}
+
 pid_t the_udp_child(const Echod& echod)
 {
-    const std::set<pid_t> pids = udp_children(echod);
+    const std::set<pid_t> pids = settled_udp_children(echod, 1);
     BOOST_TEST_REQUIRE(pids.size() == 1u);
     return *pids.begin();
 }
@@ -441,7 +455,7 @@ void a_reload_turns_udp_off_and_on(const std::string& mode)
                           " .* mode=\\w+ pid=");
     BOOST_TEST(wait_gone(child));  // retired: the port is closed once it is gone
     BOOST_TEST(udp_port_refused(echod.port));
-    BOOST_TEST(udp_children(echod).empty());
+    BOOST_TEST(settled_udp_children(echod, 0).empty());
     echo_once(echod.port, "TCP untouched");
 
     echod.reload(settings + "udp = on\n");
@@ -482,7 +496,7 @@ void a_reload_keeps_the_udp_socket_and_what_waits_on_it(const std::string& mode)
     denied.send(echod.port, "now denied");
     client.expect_echo(echod.port, "after");
     BOOST_TEST(!denied.receive(0ms).has_value());
-    BOOST_TEST(udp_children(echod).size() == 1u);
+    BOOST_TEST(settled_udp_children(echod, 1).size() == 1u);
 }
 IN_BOTH_MODES(a_reload_keeps_the_udp_socket_and_what_waits_on_it)
 
