@@ -166,24 +166,6 @@ bool status_shows(Daemon& daemon, const std::string& pattern)
     return false;
 }
 
-// Prefork: after a reload, the spares forked before it (with the old rules) are retired
-// by a signal, and one woken for a connection in the same pass serves it first. Waits
-// until at most `busy` of `before` are left, 5 s at most (a spare's exit is not logged).
-void wait_old_spares_gone(const Daemon& daemon, const std::vector<pid_t>& before,
-                          std::size_t busy)
-{
-    auto old_left = [&] {
-        const std::vector<pid_t> now = child_pids(daemon.pid());
-        return static_cast<std::size_t>(std::count_if(before.begin(), before.end(), [&](pid_t pid) {
-            return std::find(now.begin(), now.end(), pid) != now.end();
-        }));
-    };
-    for (int i = 0; i < 500 && old_left() > busy; ++i) {
-        std::this_thread::sleep_for(10ms);
-    }
-    BOOST_TEST_REQUIRE(old_left() <= busy);
-}
-
 struct HostHasIpv6 {
     boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const
     {
@@ -716,7 +698,8 @@ void a_reload_that_changes_the_lists_applies_to_new_connections_only(const std::
     std::size_t from = echod.daemon.line_count();
     echod.reload(with_loopback_defaults(mode + "log_level = debug\ndeny = 127.0.0.3/32\n"));
     echod.daemon.wait_for("notice: reloaded ", 10s, from);
-    wait_old_spares_gone(echod.daemon, children, 1);  // all but the one serving `before`
+    // Prefork: only the spare serving `before` may be left of those with the old rules.
+    BOOST_TEST_REQUIRE(wait_children_gone(echod.daemon.pid(), children, 1));
     UniqueFd after = open_with(echod.port, "x", "127.0.0.3");
     expect_unserved(after.get(), "127.0.0.3 after the reload");
     echod.daemon.wait_for("debug: connection refused peer=127\\.0\\.0\\.3:" +
@@ -729,7 +712,7 @@ void a_reload_that_changes_the_lists_applies_to_new_connections_only(const std::
     from = echod.daemon.line_count();
     echod.reload(with_loopback_defaults(mode + "log_level = debug\n"));
     echod.daemon.wait_for("notice: reloaded ", 10s, from);
-    wait_old_spares_gone(echod.daemon, denying, 2);  // `before` and `other`
+    BOOST_TEST_REQUIRE(wait_children_gone(echod.daemon.pid(), denying, 2));  // `before`, `other`
     UniqueFd welcome = connect_tcp("127.0.0.1", echod.port, "127.0.0.3");
     expect_echo(welcome.get(), "served again");
     const std::string peer = "127\\.0\\.0\\.3:" + std::to_string(local_port(before.get()));
