@@ -39,30 +39,46 @@ int try_connect(int fd, const addrinfo& address, std::chrono::milliseconds timeo
 
 }  // namespace
 
-UniqueFd connect_to(const std::string& host, const std::string& port,
-                    std::chrono::milliseconds timeout)
+Addresses resolve(const std::string& host, const std::string& port, int family)
 {
     addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-        throw std::runtime_error("cannot resolve " + host + " port " + port + ": " +
+        const char* only = family == AF_INET ? " (IPv4 only)" : family == AF_INET6 ? " (IPv6 only)" : "";
+        throw std::runtime_error("cannot resolve " + host + only + " port " + port + ": " +
                                  ::gai_strerror(rc));
     }
+    return Addresses(found, ::freeaddrinfo);
+}
+
+UniqueFd connect_to(const Addresses& addresses, const std::string& host, const std::string& port,
+                    std::chrono::milliseconds timeout)
+{
     std::string failures;
-    for (const addrinfo* address = found; address != nullptr; address = address->ai_next) {
+    for (const addrinfo* address = addresses.get(); address != nullptr; address = address->ai_next) {
         UniqueFd fd(::socket(address->ai_family,
                              address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         const int error = fd ? try_connect(fd.get(), *address, timeout) : errno;
         if (error == 0) {
-            ::freeaddrinfo(found);
             return fd;
         }
         failures += std::string(failures.empty() ? "" : "; ") + std::strerror(error);
     }
-    ::freeaddrinfo(found);
-    throw std::runtime_error("cannot connect to " + host + " port " + port + ": " + failures);
+    throw ConnectError("cannot connect to " + host + " port " + port + ": " + failures);
+}
+
+std::string peer_address(int sock)
+{
+    sockaddr_storage peer{};
+    socklen_t length = sizeof peer;
+    char text[NI_MAXHOST] = "?";
+    if (::getpeername(sock, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
+        ::getnameinfo(reinterpret_cast<sockaddr*>(&peer), length, text, sizeof text, nullptr, 0,
+                      NI_NUMERICHOST);
+    }
+    return text;
 }
 
 // The timeout is the server's: it runs only while the server owes something (an echo of

@@ -1,6 +1,9 @@
 // echod-client HOST PORT [MESSAGE...]: send the message (or standard input) to an echo
-// server, print what comes back, fail unless it is the same.
+// server, print what comes back, fail unless it is the same. With -n COUNT: time COUNT
+// round trips and summarize them like ping.
 #include "client/client.hpp"
+#include "client/client_options.hpp"
+#include "client/measure.hpp"
 #include "os/standard_descriptors.hpp"
 
 #include <signal.h>
@@ -12,25 +15,19 @@
 #include <string>
 #include <vector>
 
+#ifndef ECHOD_VERSION
+#define ECHOD_VERSION "unknown"
+#endif
+
 namespace {
 
 enum ExitCode : int {
     exit_ok = 0,
-    exit_failed = 1,  // the echo was wrong or late, or a local read or write failed
+    exit_failed = 1,  // an echo was wrong or late, or a local read or write failed
     exit_usage = 64,
-    exit_unavailable = 69,  // cannot resolve or connect
+    exit_unavailable = 69,  // cannot resolve, or connect (the first connection with -n)
     exit_oserr = 71,        // a closed standard descriptor could not be put on /dev/null
 };
-
-const char* usage =
-    "Usage: echod-client [-t SECONDS] HOST PORT [MESSAGE...]\n"
-    "Sends MESSAGE (its words joined by spaces, plus a newline) or else standard input to\n"
-    "the echo server at HOST PORT, prints the reply, and exits 0 only if the reply is\n"
-    "identical. HOST is a name or an address ([::1] or ::1); PORT is 1 to 65535.\n"
-    "-t: give up when the server has owed a reply, or the close, for SECONDS (default 5);\n"
-    "time spent waiting for standard input does not count.\n"
-    "Exit: 0 echoed; 1 the reply differed, was short or long, timed out, or the input could\n"
-    "not be read or the reply written out; 64 usage; 69 cannot resolve or connect.\n";
 
 // The message as a readable descriptor, so one code path serves it and standard input.
 int message_fd(const std::vector<std::string>& words)
@@ -48,59 +45,30 @@ int message_fd(const std::vector<std::string>& words)
     return fd;
 }
 
-// 1 to 65535 in decimal digits: getaddrinfo would take 65543 as 7 (it wraps) and a name
-// from /etc/services.
-bool valid_port(const std::string& port)
+int run_echo(const echod::ClientOptions& options, const echod::Addresses& addresses)
 {
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
-        return false;
+    const std::chrono::milliseconds timeout = std::chrono::seconds(options.timeout_s);
+    const echod::UniqueFd sock = echod::connect_to(addresses, options.host, options.port, timeout);
+    echod::UniqueFd message(options.words.empty() ? -1 : message_fd(options.words));
+    const auto result = echod::exchange(sock.get(), message ? message.get() : STDIN_FILENO,
+                                        STDOUT_FILENO, timeout);
+    if (!result.ok) {
+        std::cerr << "echod-client: " << result.problem << "\n";
+        return exit_failed;
     }
-    const unsigned long value = std::stoul(port);
-    return value >= 1 && value <= 65535;
+    return exit_ok;
 }
 
-struct Arguments {
-    long timeout_s = 5;
-    std::string host;
-    std::string port;
-    std::vector<std::string> words;
-};
-
-// Fills `arguments`, or prints why not and returns false.
-bool parse_arguments(std::vector<std::string> args, Arguments& arguments)
+int run_measure(const echod::ClientOptions& options, const echod::Addresses& addresses)
 {
-    if (args.size() >= 2 && (args[0] == "-t" || args[0] == "--timeout")) {
-        char* end = nullptr;
-        arguments.timeout_s = std::strtol(args[1].c_str(), &end, 10);
-        if (*end != '\0' || arguments.timeout_s <= 0 || arguments.timeout_s > 86400) {
-            std::cerr << "echod-client: -t wants whole seconds from 1 to 86400, not '" << args[1]
-                      << "'\n";
-            return false;
-        }
-        args.erase(args.begin(), args.begin() + 2);
+    const echod::MeasureTarget target{options.host, options.port, addresses,
+                                      std::chrono::seconds(options.timeout_s)};
+    const echod::MeasureCounts counts = echod::measure(target, options.measure, std::cout);
+    if (!std::cout) {
+        std::cerr << "echod-client: cannot write to standard output\n";
+        return exit_failed;
     }
-    if (!args.empty() && args[0] == "--") {
-        args.erase(args.begin());
-    } else if (!args.empty() && args[0].size() > 1 && args[0][0] == '-') {
-        std::cerr << "echod-client: unknown option '" << args[0] << "'\n" << usage;
-        return false;
-    }
-    if (args.size() < 2) {
-        std::cerr << usage;
-        return false;
-    }
-    arguments.host = args[0];
-    if (arguments.host.size() > 2 && arguments.host.front() == '[' && arguments.host.back() == ']') {
-        arguments.host = arguments.host.substr(1, arguments.host.size() - 2);  // [::1]
-    }
-    arguments.port = args[1];
-    if (!valid_port(arguments.port)) {
-        std::cerr << "echod-client: PORT must be a number from 1 to 65535, not '" << args[1]
-                  << "'\n";
-        return false;
-    }
-    arguments.words.assign(args.begin() + 2, args.end());
-    return true;
+    return counts.failed == 0 && counts.ok > 0 ? exit_ok : exit_failed;  // ok > 0: not all interrupted
 }
 
 }  // namespace
@@ -111,32 +79,35 @@ int main(int argc, char* argv[])
         return exit_oserr;
     }
     ::signal(SIGPIPE, SIG_IGN);  // a closed output or socket is an error to report, not a death
-    const std::vector<std::string> args(argv + 1, argv + argc);
-    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
-        std::cout << usage;
-        return exit_ok;
-    }
-    Arguments arguments;
-    if (!parse_arguments(args, arguments)) {
+    echod::ClientOptions options;
+    try {
+        options = echod::parse_client_options({argv + 1, argv + argc});
+    } catch (const echod::UsageError& e) {
+        std::cerr << "echod-client: " << e.what() << "\n"
+                  << echod::client_usage << "Try 'echod-client --help' for more information.\n";
         return exit_usage;
     }
-    const std::chrono::milliseconds timeout = std::chrono::seconds(arguments.timeout_s);
-    echod::UniqueFd sock;
+    if (options.action == echod::ClientOptions::Action::help) {
+        std::cout << echod::client_help;
+        return exit_ok;
+    }
+    if (options.action == echod::ClientOptions::Action::version) {
+        std::cout << "echod-client " ECHOD_VERSION "\n";
+        return exit_ok;
+    }
+    echod::Addresses addresses(nullptr, ::freeaddrinfo);
     try {
-        sock = echod::connect_to(arguments.host, arguments.port, timeout);
+        addresses = echod::resolve(options.host, options.port, options.family);
     } catch (const std::exception& e) {
         std::cerr << "echod-client: " << e.what() << "\n";
         return exit_unavailable;
     }
     try {
-        echod::UniqueFd message(arguments.words.empty() ? -1 : message_fd(arguments.words));
-        const auto result = echod::exchange(sock.get(), message ? message.get() : STDIN_FILENO,
-                                            STDOUT_FILENO, timeout);
-        if (!result.ok) {
-            std::cerr << "echod-client: " << result.problem << "\n";
-            return exit_failed;
-        }
-        return exit_ok;
+        return options.action == echod::ClientOptions::Action::measure ? run_measure(options, addresses)
+                                                                       : run_echo(options, addresses);
+    } catch (const echod::ConnectError& e) {  // the one connection: without -N
+        std::cerr << "echod-client: " << e.what() << "\n";
+        return exit_unavailable;
     } catch (const std::exception& e) {
         std::cerr << "echod-client: " << e.what() << "\n";
         return exit_failed;
