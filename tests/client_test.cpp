@@ -8,13 +8,16 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <boost/algorithm/string/join.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <random>
 #include <regex>
+#include <set>
 #include <sstream>
 
 using namespace echod;
@@ -307,6 +310,22 @@ BOOST_AUTO_TEST_CASE(client_prints_its_version_and_help)
                                        "-h, --help", "-V, --version", "Exit status:"}) {
             BOOST_TEST(help.out.find(documented) != std::string::npos, documented);
         }
+        // Each option --help lists has its entry in the man page, and no other.
+        static const std::regex listed(R"(\n  -(\w), --([0-9a-z-]+))");
+        std::set<std::string> in_help;
+        for (std::sregex_iterator it(help.out.begin(), help.out.end(), listed), end; it != end; ++it) {
+            in_help.insert(std::string(".BR \\-") + (*it)[1].str() + " \", \" \\-\\-" +
+                           std::regex_replace((*it)[2].str(), std::regex("-"), "\\-"));
+        }
+        std::ifstream page(ECHOD_SOURCE_DIR "/man/echod-client.1");
+        std::set<std::string> in_man;
+        for (std::string line; std::getline(page, line);) {
+            if (line.rfind(".BR \\-", 0) == 0 && line.find(" \", \" \\-\\-") != std::string::npos) {
+                in_man.insert(line.substr(0, line.find(' ', line.find("\\-\\-"))));
+            }
+        }
+        BOOST_TEST(in_help.size() == 9u);
+        BOOST_TEST(in_help == in_man, boost::algorithm::join(in_help, " | ") << " against " << boost::algorithm::join(in_man, " | "));
         const std::string ending = "\nSee echod-client(1).\n";
         BOOST_TEST(help.out.size() > ending.size());
         BOOST_TEST(help.out.compare(help.out.size() - ending.size(), ending.size(), ending) == 0);

@@ -14,8 +14,6 @@ const char* const client_usage =
     "  or:  echod-client [-46N] [-t SECONDS] -n COUNT [-s SIZE] [-i INTERVAL] HOST PORT\n";
 
 const char* const client_help =
-    "Usage: echod-client [-46] [-t SECONDS] HOST PORT [MESSAGE]...\n"
-    "  or:  echod-client [-46N] [-t SECONDS] -n COUNT [-s SIZE] [-i INTERVAL] HOST PORT\n"
     "Send MESSAGE (its words joined by spaces, plus a newline) or else standard input to\n"
     "the echo server at HOST PORT, print the reply, and succeed only if it is identical.\n"
     "With -n, measure instead: COUNT round trips of SIZE bytes, each timed and checked\n"
@@ -113,10 +111,10 @@ void apply_option(char name, const std::string& value, ClientOptions& options, s
     long number = 0;
     switch (name) {
     case '4':
+        options.family = AF_INET;
+        return;
     case '6':
-        options.family = given.find('4') != std::string::npos && given.find('6') != std::string::npos
-                             ? -1
-                             : name == '4' ? AF_INET : AF_INET6;
+        options.family = AF_INET6;
         return;
     case 't':
         if (!parse_whole(value, 1, 86400, options.timeout_s)) {
@@ -204,11 +202,11 @@ void parse_short_options(const std::vector<std::string>& args, std::size_t& i, C
 }
 
 // -4 with an IPv6 address, or -6 with an IPv4 one, can only fail: say so before resolving.
-void check_family(const ClientOptions& options)
+void check_family(const ClientOptions& options, const std::string& given)
 {
     in_addr v4{};
     in6_addr v6{};
-    if (options.family == -1) {
+    if (given.find('4') != std::string::npos && given.find('6') != std::string::npos) {
         throw UsageError("-4 and -6 exclude each other");
     }
     if (options.family == AF_INET && ::inet_pton(AF_INET6, options.host.c_str(), &v6) == 1) {
@@ -272,7 +270,7 @@ ClientOptions parse_client_options(const std::vector<std::string>& args)
         throw UsageError("PORT must be a number from 1 to 65535, not '" + options.port + "'");
     }
     options.words.assign(args.begin() + static_cast<long>(i) + 2, args.end());
-    check_family(options);
+    check_family(options, given);
     check_mode(options, given);
     return options;
 }

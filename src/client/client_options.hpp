@@ -30,7 +30,7 @@ public:
 // -n5, -n 5, --count=5, --count 5, -4N. Throws UsageError.
 ClientOptions parse_client_options(const std::vector<std::string>& args);
 
-extern const char* const client_usage;  // the synopsis, for a usage error
-extern const char* const client_help;   // --help
+extern const char* const client_usage;  // the synopsis: a usage error's, and --help's start
+extern const char* const client_help;   // the rest of --help
 
 }  // namespace echod

@@ -88,7 +88,7 @@ int main(int argc, char* argv[])
         return exit_usage;
     }
     if (options.action == echod::ClientOptions::Action::help) {
-        std::cout << echod::client_help;
+        std::cout << echod::client_usage << echod::client_help;
         return exit_ok;
     }
     if (options.action == echod::ClientOptions::Action::version) {
