@@ -76,7 +76,8 @@ bool parse_whole(const std::string& text, long low, long high, long& value)
     }
     const unsigned long long parsed = std::stoull(text);
     value = static_cast<long>(parsed);
-    return parsed >= static_cast<unsigned long long>(low) && parsed <= static_cast<unsigned long long>(high);
+    return parsed >= static_cast<unsigned long long>(low) &&
+           parsed <= static_cast<unsigned long long>(high);
 }
 
 // Seconds as a plain decimal (2, 0.2, .5), to the microsecond, at most a day.
@@ -91,7 +92,8 @@ bool parse_seconds(const std::string& text, std::chrono::microseconds& value)
         return false;
     }
     const long long seconds = whole.empty() ? 0 : std::stoll(whole);
-    const long long micros = fraction.empty() ? 0 : std::stoll(fraction + std::string(6 - fraction.size(), '0'));
+    const long long micros =
+        fraction.empty() ? 0 : std::stoll(fraction + std::string(6 - fraction.size(), '0'));
     value = std::chrono::microseconds(seconds * 1000000 + micros);
     return value <= std::chrono::hours(24);
 }

@@ -152,7 +152,8 @@ bool sleep_until(Clock::time_point when, int interrupt)
     for (Clock::time_point now = Clock::now(); now < when; now = Clock::now()) {
         const auto left = when - now;
         const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
-        const timespec wait{static_cast<time_t>(seconds.count()), static_cast<long>((left - seconds).count())};
+        const timespec wait{static_cast<time_t>(seconds.count()),
+                            static_cast<long>((left - seconds).count())};
         pollfd pfd{interrupt, POLLIN, 0};
         if (::ppoll(&pfd, 1, &wait, nullptr) > 0) {
             return false;
@@ -190,7 +191,8 @@ public:
         out_ << "ECHO " << target_.host << " port " << target_.port << ": " << settings_.size
              << " bytes, " << connection << std::endl;
         Clock::time_point next = Clock::now();
-        for (long seq = 1; seq <= settings_.count && sleep_until(next, interrupt_.get()); ++seq) {
+        // A report nobody can read (a closed pipe, a full disk) ends the run.
+        for (long seq = 1; seq <= settings_.count && out_ && sleep_until(next, interrupt_.get()); ++seq) {
             next = Clock::now() + settings_.interval;
             if (!one_round_trip(seq)) {
                 break;
@@ -215,7 +217,7 @@ private:
             const Clock::time_point start = Clock::now();
             try {
                 connect();
-            } catch (const std::exception& e) {
+            } catch (const ConnectError& e) {
                 ++counts_.failed;
                 out_ << "seq=" << seq << " failed: " << e.what() << std::endl;
                 return true;
@@ -236,7 +238,8 @@ private:
         if (trip.ok) {
             ++counts_.ok;
             round_trips_.add(trip.time);
-            out_ << settings_.size << " bytes " << from << " time=" << ms(trip.time) << " ms" << std::endl;
+            out_ << settings_.size << " bytes " << from << " time=" << ms(trip.time) << " ms"
+                 << std::endl;
         } else {
             ++counts_.failed;
             out_ << from << " failed: " << trip.problem << std::endl;
@@ -251,8 +254,8 @@ private:
     {
         const long done = counts_.ok + counts_.failed;
         out_ << "\n--- " << target_.host << " port " << target_.port << " echo statistics ---\n"
-             << done << (done == 1 ? " round trip, " : " round trips, ") << counts_.ok << " ok, " << counts_.failed
-             << " failed\n";
+             << done << (done == 1 ? " round trip, " : " round trips, ") << counts_.ok
+             << " ok, " << counts_.failed << " failed\n";
         if (!round_trips_.empty()) {
             out_ << "rtt min/avg/max/mdev = " << round_trips_.summary() << "\n";
         }
