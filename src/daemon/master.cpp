@@ -256,8 +256,8 @@ bool Master::reload()
     }
     log_set_level(config_.log_level);
     note_short_backlog();
+    reload_metrics(old_metrics_file);  // first: the reloaded line says the file is written
     log_reloaded(listening_state(format_listeners(listeners_)));
-    reload_metrics(old_metrics_file);
     service_.ready(status_text());
     return true;
 }
