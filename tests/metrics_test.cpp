@@ -439,10 +439,20 @@ BOOST_AUTO_TEST_CASE(a_reload_moves_the_file_or_turns_it_off)
     BOOST_TEST(value(old_file, "echod_connections_served_total") == 1);
     BOOST_TEST(value(new_file, "echod_connections_served_total") == 1);
 
+    // A reload that fails keeps the path, and says so at once.
+    echod.reload(base + metrics_setting(first) + "max_children = 0\n");
+    echod.daemon.wait_for("error: reload failed: ");
+    wait_metrics(
+        second,
+        [](const Samples& s) { return s.at("echod_config_last_reload_successful") == 0; },
+        2s);
+    BOOST_TEST(value(read_metrics(first), "echod_up") == 0);
+
     echo_once(echod.port, "two");
     echod.daemon.wait_count("connection closed ", 2);
     echod.reload(base);  // no metrics_file: off
     echod.daemon.wait_count("notice: reloaded ", 2);
+    BOOST_TEST(echod.daemon.count("reload failed") == 1u);
     const Samples turned_off = read_metrics(second);
     BOOST_TEST(value(turned_off, "echod_up") == 0);
     BOOST_TEST(value(turned_off, "echod_connections_served_total") == 2);

@@ -251,6 +251,7 @@ bool Master::reload()
     } catch (const std::exception& e) {
         log_reload_failed(e.what());
         reload_failed_ = true;
+        write_metrics(Clock::now(), true);  // echod_config_last_reload_successful 0
         service_.ready(status_text());
         return false;
     }
