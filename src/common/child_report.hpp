@@ -38,6 +38,9 @@ enum class ReportKind : std::uint8_t {
 // kernel would not send.
 enum class UdpDrop : std::uint8_t { guard = 0, denied, rate, truncated, unsent };
 constexpr std::size_t udp_drop_count = 5;
+// As the log lines and the metrics file name them.
+constexpr const char* udp_drop_names[udp_drop_count] = {"guard", "denied", "rate", "truncated",
+                                                        "unsent"};
 
 // Datagrams the UDP child echoed and dropped.
 struct UdpCounts {

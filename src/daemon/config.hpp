@@ -54,6 +54,7 @@ struct Config {
     std::string user;
     std::string group;
     std::string pid_file;
+    std::string metrics_file;  // Prometheus text format, rewritten every few seconds; "": none
 };
 
 // A setting is wrong (exit 78). The message names the source, the key, the value and what

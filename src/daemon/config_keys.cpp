@@ -102,6 +102,14 @@ constexpr Key text_key(const char* name, const char* help, const char* accepted)
     return {name, help, accepted, &apply_text<member, is_account>, &show_text<member>};
 }
 
+template <std::string Config::*member>
+void apply_file_path(const Key& key, Config& config, const Source& source,
+                     const std::vector<std::string>& values)
+{
+    check_file_path(source, key.name, values.front());
+    config.*member = values.front();
+}
+
 void apply_addresses(const Key&, Config& config, const Source& source,
                      const std::vector<std::string>& values)
 {
@@ -206,6 +214,11 @@ constexpr Key keys[] = {
     text_key<&Config::group, true>("group", "drop to this group; none: the user's primary group",
                                    "a group name, needs user"),
     text_key<&Config::pid_file>("pid_file", "write the master's pid here", "a path"),
+    {"metrics_file",
+     "write the counters here every 5s, in Prometheus' text format (node_exporter's textfile "
+     "collector reads *.prom)",
+     "an absolute path", &apply_file_path<&Config::metrics_file>,
+     &show_text<&Config::metrics_file>},
 };
 
 }  // namespace

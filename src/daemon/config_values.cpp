@@ -299,6 +299,25 @@ void check_account(const Source& source, const std::string& key, const std::stri
     }
 }
 
+void check_file_path(const Source& source, const std::string& key, const std::string& path)
+{
+    if (path.empty()) {
+        return;
+    }
+    if (path.front() != '/') {
+        source.fail(key, path, "expected an absolute path (starting with /), or nothing for none");
+    }
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (name.empty() || name == "." || name == "..") {
+        source.fail(key, path, "expected the path of a file, not of a directory");
+    }
+    // The path goes into log lines, one line each.
+    if (std::any_of(path.begin(), path.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        source.fail(key, path, "expected a path without control characters");
+    }
+}
+
 const char* mode_name(Mode mode)
 {
     return mode == Mode::prefork ? "prefork" : "fork";

@@ -53,6 +53,9 @@ CidrList parse_cidrs(const Source& source, const std::string& key,
 // wildcard beside a specific address of its family).
 std::vector<std::string> parse_addresses(const Source& source,
                                          const std::vector<std::string>& values);
+// `path` is empty (none) or the absolute path of a file: not a directory's, no control
+// characters. The file and its directory need not exist yet.
+void check_file_path(const Source& source, const std::string& key, const std::string& path);
 // `key` is user or group: `name` must exist on this system (or be empty).
 void check_account(const Source& source, const std::string& key, const std::string& name);
 

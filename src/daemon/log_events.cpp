@@ -351,11 +351,9 @@ namespace {
 // " guard=N denied=N rate=N truncated=N unsent=N", in UdpDrop's order.
 std::string udp_drops(const UdpCounts& counts)
 {
-    static const char* const names[udp_drop_count] = {"guard", "denied", "rate", "truncated",
-                                                      "unsent"};
     std::string text;
     for (std::size_t i = 0; i < udp_drop_count; ++i) {
-        text += std::string(" ") + names[i] + "=" + to_string(counts.dropped[i]);
+        text += std::string(" ") + udp_drop_names[i] + "=" + to_string(counts.dropped[i]);
     }
     return text;
 }
@@ -403,6 +401,21 @@ void log_udp_no_socket_from_unit()
 {
     log_notice("socket activation: udp=on, but the socket unit passes no UDP socket "
                "(ListenDatagram=); UDP is not served");
+}
+
+void log_metrics_write_failed(const std::string& path, const char* call, int error,
+                              std::chrono::seconds retry)
+{
+    log_warning("metrics file not written path=" + path + " call=" + call + " error=\"" +
+                describe(error) + "\"; retrying every " + format_duration(retry) +
+                ", logged again once written");
+}
+
+void log_metrics_written_again(const std::string& path, std::uint64_t failures,
+                               long long duration_ms)
+{
+    log_notice("metrics file written again path=" + path + " failed=" + to_string(failures) +
+               " duration_ms=" + to_string(duration_ms));
 }
 
 }  // namespace echod

@@ -108,4 +108,10 @@ void log_udp_drops_cleared(const UdpCounts& dropped, long long duration_ms);
 void log_udp_sockets_unused(const std::string& sockets);
 void log_udp_no_socket_from_unit();
 
+// --- the metrics file: a failure once when it begins, once when it ends --------------
+void log_metrics_write_failed(const std::string& path, const char* call, int error,
+                              std::chrono::seconds retry);
+void log_metrics_written_again(const std::string& path, std::uint64_t failures,
+                               long long duration_ms);
+
 }  // namespace echod

@@ -47,12 +47,14 @@ int Master::run()
     maintain_spares(Clock::now());
     maintain_udp(Clock::now());
     note_short_backlog();
+    write_metrics(Clock::now(), true);
     log_ready(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());
     while (phase_ == Phase::running || !children_.empty() || udp_running()) {
         poll_once();
         tick(Clock::now());
     }
+    write_metrics(Clock::now(), false);
     log_stopped(stats_.served);
     return 0;
 }
@@ -154,6 +156,9 @@ int Master::poll_timeout(Clock::time_point now) const
     if (auto due = udp_due(now)) {
         consider(*due);
     }
+    if (auto due = metrics_.next_due()) {
+        consider(*due);
+    }
     return poll_timeout_ms(now, next);
 }
 
@@ -163,6 +168,9 @@ void Master::tick(Clock::time_point now)
     settle_limits(now);
     maintain_udp(now);
     service_.tick(now, [this] { return status_text(); });
+    if (metrics_.due(now)) {
+        write_metrics(now, true);
+    }
     if (phase_ == Phase::draining && now >= deadline_) {
         log_shutdown_timeout_reached(children_.busy());
         signal_children(SIGINT);
@@ -209,6 +217,7 @@ bool Master::reload()
         return false;
     }
     service_.reloading();
+    const std::string old_metrics_file = config_.metrics_file;
     try {
         Config next = load_config(command_line_);
         if (next.user != config_.user || next.group != config_.group ||
@@ -242,11 +251,13 @@ bool Master::reload()
     } catch (const std::exception& e) {
         log_reload_failed(e.what());
         reload_failed_ = true;
+        write_metrics(Clock::now(), true);  // echod_config_last_reload_successful 0
         service_.ready(status_text());
         return false;
     }
     log_set_level(config_.log_level);
     note_short_backlog();
+    reload_metrics(old_metrics_file);  // first: the reloaded line says the file is written
     log_reloaded(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());
     return true;

@@ -4,9 +4,11 @@
 
 #include "daemon/child_table.hpp"
 #include "daemon/config.hpp"
+#include "daemon/counters.hpp"
 #include "daemon/limit_episode.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/log_events.hpp"
+#include "daemon/metrics_file.hpp"
 #include "daemon/service_manager.hpp"
 #include "common/admission.hpp"
 #include "os/unique_fd.hpp"
@@ -39,14 +41,6 @@ private:
         LimitEpisode episode;
         std::string name;  // the address, or the network
         ClientLimitKind kind = ClientLimitKind::source;
-    };
-    struct Stats {
-        std::uint64_t served = 0;
-        std::uint64_t refused = 0;
-        std::array<std::uint64_t, refusal_count> refused_by{};  // by Refusal
-        std::uint64_t fork_failed = 0;
-        std::array<std::uint64_t, close_reason_count + 1> by_reason{};  // by CloseReason
-        std::uint64_t killed = 0;  // ended without a report: killed, or failed
     };
 
     // master.cpp: the loop, signals, reload, stop, status.
@@ -121,6 +115,10 @@ private:
     std::string udp_listening() const;  // the ready line's udp= field; "" when none
     std::string udp_counters() const;   // " udp_echoed=N udp_dropped=N" when udp = on
 
+    // master_metrics.cpp: the metrics_file. `up`: false for the last write to a path.
+    void write_metrics(Clock::time_point now, bool up);
+    void reload_metrics(const std::string& old_path);  // after a reload that applied
+
     CommandLine command_line_;
     Config config_;
     std::vector<Listener> listeners_;
@@ -142,7 +140,7 @@ private:
     std::size_t spawn_rate_ = 1;
     bool spares_short_ = false;  // prefork: fewer spares than wanted, fork more next pass
     Clock::time_point next_retire_{};
-    Stats stats_;
+    Counters stats_;
     LimitEpisode children_limit_;
     LimitEpisode fork_limit_;
     LimitEpisode spare_limit_;  // prefork: spares dying unasked
@@ -163,8 +161,13 @@ private:
     std::chrono::milliseconds udp_backoff_{100};
     LimitEpisode udp_down_;   // the UDP child dying unasked, or not forked
     LimitEpisode udp_drops_;  // datagrams dropped
-    UdpCounts udp_total_;
     UdpCounts udp_episode_;   // dropped during udp_drops_
+    MetricsFile metrics_{config_.metrics_file};
+    MetricsText metrics_text_;  // kept between writes: no allocation once it is large enough
+    // When the master started, in seconds since the epoch.
+    std::int64_t started_ = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
 };
 
 }  // namespace echod

@@ -150,7 +150,7 @@ void Master::udp_child_exited(pid_t pid, int wait_status)
 void Master::handle_udp_report(const ChildReport& report, Clock::time_point now)
 {
     const UdpCounts counts = report.udp_counts();
-    udp_total_ += counts;
+    stats_.udp += counts;
     if (counts.dropped_total() == 0) {
         return;
     }
@@ -219,8 +219,8 @@ std::string Master::udp_counters() const
     if (!config_.udp) {
         return "";
     }
-    return " udp_echoed=" + std::to_string(udp_total_.echoed) +
-           " udp_dropped=" + std::to_string(udp_total_.dropped_total());
+    return " udp_echoed=" + std::to_string(stats_.udp.echoed) +
+           " udp_dropped=" + std::to_string(stats_.udp.dropped_total());
 }
 
 }  // namespace echod

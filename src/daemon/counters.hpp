@@ -1,0 +1,28 @@
+// The master's cumulative counters, since it started: what the status line, systemd's
+// STATUS= and the metrics file (daemon/metrics.hpp) report. Plain numbers, only ever
+// incremented, in one place, so the three cannot disagree.
+#pragma once
+
+#include "child/echo_session.hpp"
+#include "common/admission.hpp"
+#include "common/child_report.hpp"
+
+#include <array>
+#include <cstdint>
+
+namespace echod {
+
+struct Counters {
+    std::uint64_t served = 0;   // connections that ended, however they ended
+    std::uint64_t refused = 0;  // closed before anything was echoed
+    std::array<std::uint64_t, refusal_count> refused_by{};  // by Refusal
+    std::uint64_t fork_failed = 0;
+    std::array<std::uint64_t, close_reason_count + 1> by_reason{};  // by CloseReason
+    std::uint64_t killed = 0;  // ended without a report: killed, or failed
+    // From the `finished` records: a connection's bytes count once it has ended.
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    UdpCounts udp;  // what the UDP children reported
+};
+
+}  // namespace echod
