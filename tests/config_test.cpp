@@ -1,6 +1,8 @@
 // Config parsing and validation, without starting the daemon.
 #define BOOST_TEST_MODULE config
+#include "common/child_report.hpp"
 #include "daemon/config.hpp"
+#include "daemon/exit_codes.hpp"
 #include "harness.hpp"
 
 #include <sys/stat.h>
@@ -123,7 +125,7 @@ Listed man_page_keys()
     return listed;
 }
 
-// The key table: rows that start with a key in backquotes.
+// The README's short key table: rows that start with a key in backquotes.
 Listed readme_keys()
 {
     const std::regex row(R"(^\| `([^`]+)` \|)");
@@ -141,6 +143,49 @@ Listed help_options()
     const std::regex option(R"(--([A-Za-z][\w-]*))");
     add_matches(listed, usage_text(), option, option);
     return listed;
+}
+
+// The one-letter options --help names: "-c [ --config ]", or "-c, --config".
+std::set<std::string> help_short_options()
+{
+    const std::string text = usage_text();
+    const std::regex option(R"((?:^|\s)-([A-Za-z])(?=[\s,\[]))");
+    std::set<std::string> found;
+    for (std::sregex_iterator it(text.begin(), text.end(), option), end; it != end; ++it) {
+        found.insert((*it)[1]);
+    }
+    return found;
+}
+
+// A section of echod(8) as one text, with roff's escaped minus (\-) as a plain '-'.
+std::string echod_8_section(const std::string& heading)
+{
+    std::string text;
+    for (const std::string& line :
+         section(lines_of(ECHOD_SOURCE_DIR "/man/echod.8"), heading, ".SH")) {
+        text += std::regex_replace(line, std::regex(R"(\\-)"), "-") + "\n";
+    }
+    return text;
+}
+
+// Whether `text` has `option` (such as "--port" or "-c") as a whole word.
+bool mentions_option(const std::string& text, const std::string& option)
+{
+    return std::regex_search(text, std::regex("(^|[^\\w-])" + option + "($|[^\\w-])"));
+}
+
+// The entries of echod(8)'s EXIT STATUS: `.TP` then `.B N`.
+std::set<int> man_page_exit_entries(const std::vector<std::string>& lines)
+{
+    const std::regex entry(R"(^\.B ([0-9]+)$)");
+    std::set<int> found;
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+        std::smatch match;
+        if (lines[i] == ".TP" && std::regex_match(lines[i + 1], match, entry)) {
+            found.insert(std::stoi(match[1]));
+        }
+    }
+    return found;
 }
 
 // Every key has an entry in `where`, and `where` presents nothing else as a key (but the
@@ -374,9 +419,59 @@ BOOST_AUTO_TEST_CASE(every_key_is_documented_and_nothing_else_is)
 {
     check_lists_the_keys("config/echod.conf", sample_config_keys());
     check_lists_the_keys("man/echod.conf.5 (KEYS)", man_page_keys());
-    check_lists_the_keys("README.md (Configuration)", readme_keys());
     check_lists_the_keys("usage_text()", help_options(),
                          {"help", "version", "config", "check-config", "quiet", "reload"});
+}
+
+// The README keeps a short table of the keys used most, and points to echod.conf(5) for
+// the rest: what it lists must be keys, spelled as they are.
+BOOST_AUTO_TEST_CASE(the_readme_key_table_names_only_keys)
+{
+    const Listed listed = readme_keys();
+    BOOST_TEST(!listed.any.empty(), "README.md (Configuration) has no key table");
+    const std::vector<std::string> keys = config_key_names();
+    for (const std::string& name : listed.any) {
+        BOOST_TEST(std::count(keys.begin(), keys.end(), name) == 1,
+                   "README.md (Configuration) lists '" << name << "', which is not a config key");
+    }
+}
+
+// echod(8) is the reference for the command line: every option --help prints, long and
+// short, is in its OPTIONS section.
+BOOST_AUTO_TEST_CASE(echod_8_lists_every_option_of_help)
+{
+    const std::string options = echod_8_section(".SH OPTIONS");
+    for (const std::string& name : help_options().entries) {
+        BOOST_TEST(mentions_option(options, "--" + name),
+                   "man/echod.8 (OPTIONS) does not mention --" << name);
+    }
+    const std::set<std::string> short_options = help_short_options();
+    BOOST_TEST(short_options.size() >= 5u, "--help names too few one-letter options");
+    for (const std::string& name : short_options) {
+        BOOST_TEST(mentions_option(options, "-" + name),
+                   "man/echod.8 (OPTIONS) does not mention -" << name);
+    }
+}
+
+// Every status echod exits with is an entry of echod(8)'s EXIT STATUS, and nothing else
+// is; each status a child exits with (which the master reads) is named there too.
+BOOST_AUTO_TEST_CASE(echod_8_lists_every_exit_status)
+{
+    const auto lines =
+        section(lines_of(ECHOD_SOURCE_DIR "/man/echod.8"), ".SH EXIT STATUS", ".SH");
+    std::set<int> codes(std::begin(exit_status::all), std::end(exit_status::all));
+    BOOST_TEST(man_page_exit_entries(lines) == codes, boost::test_tools::per_element());
+    std::string text;
+    for (const std::string& line : lines) {
+        text += line + "\n";
+    }
+    const std::size_t child_part = text.find("A child exits");
+    BOOST_TEST_REQUIRE(child_part != std::string::npos, "man/echod.8 (EXIT STATUS): no 'A child exits'");
+    const std::string children = text.substr(child_part);
+    for (int code : {child_reported, child_report_failed, child_setup_failed}) {
+        BOOST_TEST(std::regex_search(children, std::regex("\\b" + std::to_string(code) + "\\b")),
+                   "man/echod.8 (EXIT STATUS) does not name the child exit status " << code);
+    }
 }
 
 // Some editors (Notepad among them) start a UTF-8 file with a byte-order mark. It is not

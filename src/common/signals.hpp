@@ -1,5 +1,5 @@
-// The signal contract of the master and its children, in one place (the README's signal
-// tables describe this file):
+// The signal contract of the master and its children, in one place (echod(8)'s SIGNALS
+// section describes this file):
 //
 //   signal   master                               child
 //   SIGHUP   reload (answered if sent by          ignored (meant for the master)
@@ -37,7 +37,7 @@ inline int reload_request_signal()
     return SIGRTMIN + 1;
 }
 
-// The contract as data (a test checks the README's two signal tables against it; the
+// The contract as data (signals_test checks echod(8)'s two signal lists against it; the
 // reload request is read by the master and ignored by children too).
 constexpr int master_signal_numbers[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1};  // read
 constexpr int master_ignored_signals[] = {SIGPIPE, retire_signal};

@@ -147,8 +147,8 @@ constexpr Key cidr_key(const char* name, const char* help, const char* default_t
 
 // In the order --check-config prints them. load_config applies them in this order too, so
 // of two bad keys the earlier one is reported. A new key is a Config member with its
-// default, a line here, and its entries in config/echod.conf, man/echod.conf.5 and the
-// README's table, which config_test checks against this table.
+// default, a line here, and its entries in config/echod.conf, man/echod.conf.5 and
+// man/echod.8 (OPTIONS), which config_test checks against this table.
 constexpr Key keys[] = {
     {"address", "address to listen on", "numeric IPv4 or IPv6", &apply_addresses,
      &show_addresses, true},

@@ -1,5 +1,5 @@
 // Every line the master logs, one function per event, each with its fixed wording (the
-// README's "Log lines" table lists them; tests and operators grep for them). Call sites pass
+// LOGGING section of echod(8) lists them; tests and operators grep for them). Call sites pass
 // values and never build a line themselves. Lines logged per connection check their level
 // before formatting anything: formatting writes heap pages that each live child would then
 // keep a copy of.

@@ -1,6 +1,8 @@
 // echod: a TCP echo daemon (RFC 862), one process per connection.
-// Parse, check, init logging, bind, run; map failures to exit codes (see README).
+// Parse, check, init logging, bind, run; map failures to exit codes (daemon/exit_codes.hpp,
+// echod(8) EXIT STATUS).
 #include "daemon/config.hpp"
+#include "daemon/exit_codes.hpp"
 #include "daemon/listener.hpp"
 #include "common/signals.hpp"
 #include "daemon/log.hpp"
@@ -21,15 +23,7 @@
 
 namespace {
 
-enum ExitCode : int {
-    exit_ok = 0,
-    exit_reload_rejected = 1,  // --reload: the master kept its running settings
-    exit_unavailable = 69,     // EX_UNAVAILABLE: --reload got no answer
-    exit_usage = 64,     // EX_USAGE
-    exit_software = 70,  // EX_SOFTWARE
-    exit_oserr = 71,     // EX_OSERR: cannot start, e.g. bind failed
-    exit_config = 78,    // EX_CONFIG
-};
+using namespace echod::exit_status;
 
 // A config error at start is an operator's typo, caught before echod is a daemon: on a
 // terminal (or a pipe, a file) it reads as other Unix tools' do, "echod: FILE:LINE: ...".

@@ -1,4 +1,4 @@
-// The systemd protocols, spoken directly instead of through libsystemd (README, "systemd"):
+// The systemd protocols, spoken directly instead of through libsystemd (docs/systemd.md):
 // a notification is one datagram to NOTIFY_SOCKET (sd_notify(3)), the watchdog is asked
 // for with WATCHDOG_USEC and WATCHDOG_PID (sd_watchdog_enabled(3)), and passed sockets are
 // LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES, from descriptor 3 on (sd_listen_fds(3)).
