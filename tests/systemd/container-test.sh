@@ -333,14 +333,60 @@ cexec systemctl stop echod.socket echod.service
 cexec systemctl disable echod.socket
 cexec rm /etc/systemd/system/echod.service.d/socket-activation.conf
 
-step "purge: the operator's link to the socket-activation drop-in goes too"
-# Purge first, for a clean system below. An operator's link to the drop-in, made as in the
-# socket-activation step, is one thing purge must undo.
+# Clients across an upgrade: tests/systemd/client-loop.sh in the container makes at least
+# 2000 round trips, four at a time, each on a new connection, from before `dpkg -i DEB`
+# until the upgraded echod has served 200 more. Sets loop_result to its summary line
+# (total=N ok=N refused=N failed=N).
+container_copy_in "$here/client-loop.sh" /root/client-loop.sh
+loop_dir=/root/client-loop
+round_trips() { cexec sh -c "cat $loop_dir/done.* 2>/dev/null | wc -c"; }
+at_least_round_trips() { [ "$(round_trips)" -ge "$1" ]; }
+upgrade_under_load() {  # upgrade_under_load PORT DEB
+    local loop_pid before started status=0
+    cexec rm -rf "$loop_dir"  # no counts left from an earlier run
+    CEXEC_TIMEOUT=400 cexec /root/client-loop.sh "$1" 4 2000 "$loop_dir" >"$scratch/client-loop.out" 2>&1 &
+    loop_pid=$!
+    wait_until 60 "the client loop has made 200 round trips" at_least_round_trips 200
+    before=$(round_trips)
+    started=$SECONDS
+    cexec dpkg -i "$2" </dev/null
+    echo "dpkg -i took $((SECONDS - started))s; round trips before it: $before, when it returned: $(round_trips)"
+    wait_until 60 "the upgraded echod has served 200 more round trips of the loop" \
+        at_least_round_trips $(($(round_trips) + 200))
+    cexec touch "$loop_dir/stop"
+    wait "$loop_pid" || status=$?
+    loop_result=$(tail -n 1 "$scratch/client-loop.out")
+    echo "client loop across the upgrade (exit status $status): $loop_result"
+    check "the loop made at least 2000 round trips" \
+        test "$(sed -n 's/^total=\([0-9]*\) .*/\1/p' <<<"$loop_result")" -ge 2000 2>/dev/null
+}
+no_refusals() { grep -q ' refused=0 failed=0$' <<<"$loop_result"; }
+
+step "upgrade with echod.socket: the socket unit keeps the port, nothing is refused"
+# An operator's socket-activated setup (as in the step above), upgraded in place: the
+# postinst restarts echod.service and leaves echod.socket listening, so clients queue in its
+# backlog meanwhile.
 cexec mkdir -p /etc/systemd/system/echod.service.d
 cexec ln -sfn /usr/share/echod/socket-activation.conf /etc/systemd/system/echod.service.d/
-cexec dpkg --purge echod
+cexec systemctl daemon-reload
+cexec systemctl enable --now echod.socket
+check "the first client activates echod" echoes 127.0.0.1 7 "socket-activated"
+old_pid=$(unit_property echod MainPID)
+socket_since=$(unit_property echod.socket ActiveEnterTimestampMonotonic)
+upgrade_under_load 7 /root/echod.deb
+check "echod.service is active with a new MainPID ($old_pid before, $(unit_property echod MainPID) now)" \
+    test "$(unit_property echod ActiveState)" = active -a "$(unit_property echod MainPID)" != "$old_pid"
+check "echod.socket was not restarted" \
+    test "$(unit_property echod.socket ActiveEnterTimestampMonotonic)" = "$socket_since"
+check "no round trip was refused or failed" no_refusals
+
+step "purge: the socket-activated setup goes, the operator's drop-in link with it"
+cexec dpkg --purge echod </dev/null
+check "no echod process is left" bash -c '! cexec pgrep -x echod'
 check "purge removes the drop-in link and its directory" \
     bash -c '! cexec test -e /etc/systemd/system/echod.service.d'
+check "and the enablement link of echod.socket" \
+    bash -c '! cexec test -e /etc/systemd/system/sockets.target.wants/echod.socket'
 check "dpkg knows nothing of echod" bash -c '! cexec dpkg -s echod >/dev/null 2>&1'
 
 # As piuparts tests a package: install the previous version into a clean system, change
@@ -361,19 +407,7 @@ cexec systemctl enable --now echod
 check "echod is active" is_active echod.service
 old_pid=$(unit_property echod MainPID)
 check "it serves the edited port" echoes 127.0.0.1 7007 "previous version"
-# At least 2000 round trips, four at a time, each on a new connection, from before the
-# upgrade until well after it (tests/systemd/client-loop.sh).
-container_copy_in "$here/client-loop.sh" /root/client-loop.sh
-loop_dir=/root/client-loop
-CEXEC_TIMEOUT=400 cexec /root/client-loop.sh 7007 4 2000 "$loop_dir" >"$scratch/client-loop.out" 2>&1 &
-loop_pid=$!
-round_trips() { cexec sh -c "cat $loop_dir/done.* 2>/dev/null | wc -c"; }
-at_least_round_trips() { [ "$(round_trips)" -ge "$1" ]; }
-wait_until 60 "the client loop has made 200 round trips" at_least_round_trips 200
-before=$(round_trips)
-upgrade_started=$SECONDS
-cexec dpkg -i /root/echod.deb </dev/null
-echo "dpkg -i took $((SECONDS - upgrade_started))s; round trips before it: $before, when it returned: $(round_trips)"
+upgrade_under_load 7007 /root/echod.deb
 # How long the port was closed: the old master's stop and the new one's ready line.
 cexec journalctl --no-pager -o short-precise -u echod |
     grep -E 'echod\[[0-9]+\]: (stopping signal|stopped served|ready listening)' | tail -n 3
@@ -387,20 +421,10 @@ check "the operator's edit is kept" \
 check "... all of it, silently (no .dpkg-dist or .dpkg-old beside it)" \
     bash -c "cexec grep -qx 'max_per_source = 64' /etc/echod/echod.conf &&
              test -z \"\$(cexec find /etc/echod -name '*.dpkg-*')\""
-after=$(round_trips)
-wait_until 60 "the new echod has served 200 more round trips of the loop" \
-    at_least_round_trips $((after + 200))
-cexec touch "$loop_dir/stop"
-loop_status=0
-wait "$loop_pid" || loop_status=$?
-loop_result=$(tail -n 1 "$scratch/client-loop.out")
-echo "client loop across the upgrade (exit status $loop_status): $loop_result"
-check "the loop made at least 2000 round trips" \
-    test "$(sed -n 's/^total=\([0-9]*\) .*/\1/p' <<<"$loop_result")" -ge 2000 2>/dev/null
 # Zero refusals across the restart needs the listeners kept in systemd's file descriptor
 # store. A failure here is reported at the end, so that remove and purge are still tested.
 upgrade_failure=""
-if grep -q ' refused=0 failed=0$' <<<"$loop_result"; then
+if no_refusals; then
     echo "ok: no round trip was refused or failed across the upgrade"
 else
     upgrade_failure="round trips refused or failed across the upgrade: $loop_result"
