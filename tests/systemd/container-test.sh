@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# echod as an operator meets it: the .deb built by `cpack -G DEB`, installed into a booted
-# Debian bookworm under a real systemd 252 (systemd-nspawn, its own loopback only), used
-# with systemctl, journalctl, ss and nc. Run by ctest as root; exit 77 (skipped) otherwise.
+# echod as an operator meets it: the Debian package (BUILD_DIR/package/echod.deb, which
+# package_test builds), installed into a booted Debian bookworm under a real systemd 252
+# (systemd-nspawn, its own loopback only), used with systemctl, journalctl, ss and nc, then
+# upgraded under load, removed and purged as piuparts would. Run by ctest as root; exit 77
+# (skipped) otherwise.
 #
 #   tests/systemd/container-test.sh BUILD_DIR
 #
@@ -99,12 +101,24 @@ held_close() {  # closes our side (nc sends FIN), waits for nc to finish
     wait "$pid" || true
 }
 
-step "package: cpack -G DEB"
-prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build_dir/CMakeCache.txt")
-[ "$prefix" = /usr ] || fail "$build_dir installs under '$prefix'; the package must use /usr (cmake -DCMAKE_INSTALL_PREFIX=/usr)"
-(cd "$build_dir" && cpack -G DEB >/dev/null)
-deb=$(ls -t "$build_dir"/echod_*_amd64.deb | head -n 1)
-echo "built $deb"
+step "package: the .deb package_test built"
+deb=$build_dir/package/echod.deb
+[ -f "$deb" ] || fail "no $deb: package_test builds it (ctest -R 'package_test|systemd_container_test')"
+version=$(dpkg-deb -f "$deb" Version)
+echo "using $(readlink -f "$deb"), version $version"
+# The version before it, for the upgrade step: the same files and maintainer scripts,
+# repacked with a lower version. An upgrade between the two runs the scripts' upgrade
+# paths (prerm upgrade, postinst configure OLD-VERSION) exactly as between two releases.
+scratch=$build_dir/container-test
+rm -rf "$scratch"
+mkdir -p "$scratch"
+previous_version=${version%-*}-0~previous1
+dpkg-deb -R "$deb" "$scratch/previous"
+sed -i "s/^Version: .*/Version: $previous_version/" "$scratch/previous/DEBIAN/control"
+dpkg-deb --root-owner-group -b "$scratch/previous" "$scratch/echod-previous.deb" >/dev/null
+rm -rf "$scratch/previous"
+check "the previous package ($previous_version) sorts before $version" \
+    dpkg --compare-versions "$previous_version" lt "$version"
 check "the package marks /etc/echod/echod.conf as a conffile" \
     test "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" = /etc/echod/echod.conf
 depends=$(dpkg-deb -f "$deb" Depends)
@@ -123,20 +137,28 @@ cexec systemctl --version | head -n 1
 container_copy_in "$deb" /root/echod.deb
 
 step "install: dpkg -i"
-cexec dpkg -i /root/echod.deb
-for file in /usr/bin/echod /usr/bin/echod-client /etc/echod/echod.conf \
+cexec dpkg -i /root/echod.deb </dev/null
+for file in /usr/sbin/echod /usr/bin/echod-client /etc/echod/echod.conf \
     /usr/lib/systemd/system/echod.service /usr/lib/systemd/system/echod.socket \
     /usr/share/echod/socket-activation.conf /usr/share/man/man8/echod.8.gz \
-    /usr/share/man/man5/echod.conf.5.gz; do
+    /usr/share/man/man5/echod.conf.5.gz /usr/share/man/man1/echod-client.1.gz \
+    /usr/share/doc/echod/copyright /usr/share/doc/echod/README.Debian; do
     check "installed $file" cexec test -e "$file"
 done
+# The echo port is the operator's choice: a first install enables and starts nothing.
+for unit in echod.service echod.socket; do
+    check "$unit is installed disabled" test "$(cexec systemctl is-enabled "$unit" || true)" = disabled
+    check "$unit is not started" test "$(unit_property "$unit" ActiveState)" = inactive
+done
+check "no echod process runs" bash -c '! cexec pgrep -x echod'
 # Every library echod and echod-client need resolves, and each one they name directly
 # (NEEDED) comes from a package that Depends names.
 unpacked=$(mktemp -d)
 dpkg-deb -x "$deb" "$unpacked"
-for program in echod echod-client; do
-    check "ldd finds every library of $program" bash -c "! cexec ldd /usr/bin/$program | grep 'not found'"
-    for lib in $(LC_ALL=C readelf -d "$unpacked/usr/bin/$program" |
+for path in /usr/sbin/echod /usr/bin/echod-client; do
+    program=${path##*/}
+    check "ldd finds every library of $program" bash -c "! cexec ldd $path | grep 'not found'"
+    for lib in $(LC_ALL=C readelf -d "$unpacked$path" |
         sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
         owner=$(cexec dpkg -S "*/$lib" | head -n 1 | cut -d: -f1)
         check "$program needs $lib from $owner, which Depends names" grep -qw "$owner" <<<"$depends"
@@ -311,29 +333,133 @@ cexec systemctl stop echod.socket echod.service
 cexec systemctl disable echod.socket
 cexec rm /etc/systemd/system/echod.service.d/socket-activation.conf
 
-step "upgrade, remove, reinstall, purge"
-cexec systemctl enable --now echod
+# Clients across an upgrade: tests/systemd/client-loop.sh in the container makes at least
+# 2000 round trips, four at a time, each on a new connection, from before `dpkg -i DEB`
+# until the upgraded echod has served 200 more. Sets loop_result to its summary line
+# (total=N ok=N refused=N failed=N).
+container_copy_in "$here/client-loop.sh" /root/client-loop.sh
+loop_dir=/root/client-loop
+round_trips() { cexec sh -c "cat $loop_dir/done.* 2>/dev/null | wc -c"; }
+at_least_round_trips() { [ "$(round_trips)" -ge "$1" ]; }
+upgrade_under_load() {  # upgrade_under_load PORT DEB
+    local loop_pid before started status=0
+    cexec rm -rf "$loop_dir"  # no counts left from an earlier run
+    CEXEC_TIMEOUT=400 cexec /root/client-loop.sh "$1" 4 2000 "$loop_dir" >"$scratch/client-loop.out" 2>&1 &
+    loop_pid=$!
+    wait_until 60 "the client loop has made 200 round trips" at_least_round_trips 200
+    before=$(round_trips)
+    started=$SECONDS
+    cexec dpkg -i "$2" </dev/null
+    echo "dpkg -i took $((SECONDS - started))s; round trips before it: $before, when it returned: $(round_trips)"
+    wait_until 60 "the upgraded echod has served 200 more round trips of the loop" \
+        at_least_round_trips $(($(round_trips) + 200))
+    cexec touch "$loop_dir/stop"
+    wait "$loop_pid" || status=$?
+    loop_result=$(tail -n 1 "$scratch/client-loop.out")
+    echo "client loop across the upgrade (exit status $status): $loop_result"
+    check "the loop made at least 2000 round trips" \
+        test "$(sed -n 's/^total=\([0-9]*\) .*/\1/p' <<<"$loop_result")" -ge 2000 2>/dev/null
+}
+no_refusals() { grep -q ' refused=0 failed=0$' <<<"$loop_result"; }
+
+step "upgrade with echod.socket: the socket unit keeps the port, nothing is refused"
+# An operator's socket-activated setup (as in the step above), upgraded in place: the
+# postinst restarts echod.service and leaves echod.socket listening, so clients queue in its
+# backlog meanwhile.
+cexec mkdir -p /etc/systemd/system/echod.service.d
+cexec ln -sfn /usr/share/echod/socket-activation.conf /etc/systemd/system/echod.service.d/
+cexec systemctl daemon-reload
+cexec systemctl enable --now echod.socket
+check "the first client activates echod" echoes 127.0.0.1 7 "socket-activated"
 old_pid=$(unit_property echod MainPID)
-cexec dpkg -i /root/echod.deb >/dev/null
-check "installing over a running echod restarts it" \
-    bash -c "test \"\$(cexec systemctl show -P ActiveState echod)\" = active &&
-             test \"\$(cexec systemctl show -P MainPID echod)\" != $old_pid"
-cexec dpkg -r echod
-check "remove stops echod and leaves no process" bash -c '! cexec pgrep -x echod'
-check "the binaries and units are gone" \
-    bash -c '! cexec test -e /usr/bin/echod && ! cexec test -e /usr/lib/systemd/system/echod.service'
-check "the edited config stays after remove (a conffile)" \
+socket_since=$(unit_property echod.socket ActiveEnterTimestampMonotonic)
+upgrade_under_load 7 /root/echod.deb
+check "echod.service is active with a new MainPID ($old_pid before, $(unit_property echod MainPID) now)" \
+    test "$(unit_property echod ActiveState)" = active -a "$(unit_property echod MainPID)" != "$old_pid"
+check "echod.socket was not restarted" \
+    test "$(unit_property echod.socket ActiveEnterTimestampMonotonic)" = "$socket_since"
+check "no round trip was refused or failed" no_refusals
+
+step "purge: the socket-activated setup goes, the operator's drop-in link with it"
+cexec dpkg --purge echod </dev/null
+check "no echod process is left" bash -c '! cexec pgrep -x echod'
+check "purge removes the drop-in link and its directory" \
+    bash -c '! cexec test -e /etc/systemd/system/echod.service.d'
+check "and the enablement link of echod.socket" \
+    bash -c '! cexec test -e /etc/systemd/system/sockets.target.wants/echod.socket'
+check "dpkg knows nothing of echod" bash -c '! cexec dpkg -s echod >/dev/null 2>&1'
+
+# As piuparts tests a package: install the previous version into a clean system, change
+# the config as an operator would, enable it, upgrade to this version while clients keep
+# connecting, then remove and purge, and look for anything left behind.
+step "upgrade: $previous_version, an operator's edit, enabled, then dpkg -i $version under load"
+container_copy_in "$scratch/echod-previous.deb" /root/echod-previous.deb
+# shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
+installed_version() { cexec dpkg-query -W -f '${Version}' echod; }
+cexec dpkg -i /root/echod-previous.deb </dev/null
+check "the previous version is installed" \
+    test "$(installed_version)" = "$previous_version"
+check "installed, it starts nothing" bash -c '! cexec pgrep -x echod'
+cexec sed -i -e 's/^port = 7$/port = 7007/' -e 's/^max_per_source = 32$/max_per_source = 64/' \
+    /etc/echod/echod.conf
+cexec grep -E '^(port|max_per_source) ' /etc/echod/echod.conf
+cexec systemctl enable --now echod
+check "echod is active" is_active echod.service
+old_pid=$(unit_property echod MainPID)
+check "it serves the edited port" echoes 127.0.0.1 7007 "previous version"
+upgrade_under_load 7007 /root/echod.deb
+# How long the port was closed: the old master's stop and the new one's ready line.
+cexec journalctl --no-pager -o short-precise -u echod |
+    grep -E 'echod\[[0-9]+\]: (stopping signal|stopped served|ready listening)' | tail -n 3
+check "$version is installed" test "$(installed_version)" = "$version"
+check "echod is active after the upgrade" is_active echod.service
+new_pid=$(unit_property echod MainPID)
+check "with a new MainPID ($old_pid before, $new_pid now): the new echod runs" \
+    test "$new_pid" != "$old_pid" -a "$new_pid" != 0
+check "the operator's edit is kept" \
+    cexec grep -qx -e 'port = 7007' /etc/echod/echod.conf
+check "... all of it, silently (no .dpkg-dist or .dpkg-old beside it)" \
+    bash -c "cexec grep -qx 'max_per_source = 64' /etc/echod/echod.conf &&
+             test -z \"\$(cexec find /etc/echod -name '*.dpkg-*')\""
+# Zero refusals across the restart needs the listeners kept in systemd's file descriptor
+# store. A failure here is reported at the end, so that remove and purge are still tested.
+upgrade_failure=""
+if no_refusals; then
+    echo "ok: no round trip was refused or failed across the upgrade"
+else
+    upgrade_failure="round trips refused or failed across the upgrade: $loop_result"
+    echo "FAIL (reported at the end): $upgrade_failure" >&2
+    cexec head -n 10 "$loop_dir/errors" >&2 || true
+fi
+
+step "remove: dpkg -r"
+cexec dpkg -r echod </dev/null
+check "no echod process is left" bash -c '! cexec pgrep -x echod'
+for unit in echod.service echod.socket; do
+    check "$unit is neither active nor enabled" \
+        bash -c "! cexec systemctl --quiet is-active $unit && ! cexec systemctl --quiet is-enabled $unit"
+done
+check "the programs and units are gone" \
+    bash -c '! cexec test -e /usr/sbin/echod && ! cexec test -e /usr/bin/echod-client &&
+             ! cexec test -e /usr/lib/systemd/system/echod.service'
+check "the edited config stays (a conffile), until purge" \
     cexec grep -qx 'port = 7007' /etc/echod/echod.conf
-cexec dpkg -i /root/echod.deb >/dev/null
-check "reinstalling keeps the operator's edit" cexec grep -qx 'port = 7007' /etc/echod/echod.conf
-check "reinstalling starts the echod that was left enabled" is_active echod.service
-check "which serves the edited port" echoes 127.0.0.1 7007 "reinstalled"
-cexec dpkg --purge echod
-check "purge stops echod" bash -c '! cexec pgrep -x echod'
-check "purge removes /etc/echod" bash -c '! cexec test -e /etc/echod'
-check "purge removes the enablement link" \
-    bash -c '! cexec test -L /etc/systemd/system/multi-user.target.wants/echod.service'
-check "dpkg knows nothing of echod any more" bash -c '! cexec dpkg -s echod >/dev/null 2>&1'
+
+step "purge: dpkg --purge"
+cexec dpkg --purge echod </dev/null
+check "nothing is left under /etc/echod" bash -c '! cexec test -e /etc/echod'
+leftovers=$(cexec find /var/lib /var/log /var/cache /var/tmp /etc/systemd -iname '*echod*')
+check "no file names echod under /var/lib, /var/log, /var/cache, /var/tmp or /etc/systemd${leftovers:+: $leftovers}" \
+    test -z "$leftovers"
+# (DynamicUser= keeps files in /var/lib/private only for StateDirectory= and its kin,
+# which echod.service does not use: the search above covers it.)
+cexec ls -la /var/lib/private 2>/dev/null || echo "(no /var/lib/private)"
+check "no enablement link in any .wants directory" \
+    test -z "$(cexec find /etc/systemd/system -lname '*echod*')"
+check "dpkg knows nothing of echod any more" \
+    bash -c '! cexec dpkg -s echod >/dev/null 2>&1 && ! cexec test -e /var/lib/dpkg/info/echod.list'
+
+[ -z "$upgrade_failure" ] || fail "$upgrade_failure"
 
 container_poweroff
 echo
