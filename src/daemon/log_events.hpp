@@ -108,4 +108,12 @@ void log_udp_drops_cleared(const UdpCounts& dropped, long long duration_ms);
 void log_udp_sockets_unused(const std::string& sockets);
 void log_udp_no_socket_from_unit();
 
+// --- systemd's file descriptor store (daemon/fd_store.hpp) ---------------------------
+// At start: the listeners taken over from the store; `udp` "" when none.
+void log_fd_store_taken(const std::string& listening, const std::string& udp);
+// `what`: "stored" or "removed"; `sockets`: "tcp=A,B udp=C".
+void log_fd_store_changed(const char* what, const std::string& sockets);
+void log_fd_store_unusable(const std::string& name, const std::string& why);
+void log_fd_store_failed(const std::string& name, const std::string& why);
+
 }  // namespace echod
