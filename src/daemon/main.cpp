@@ -116,7 +116,7 @@ int run(const echod::CommandLine& command_line)
     } else {
         listeners = echod::open_stored_listeners(config, stored);
     }
-    stored.clear();  // what is left is no longer wanted: removed from the store at the ready line
+    stored.clear();  // not wanted: removed from the store before the ready line
     echod::drop_privileges(config);
     // In master-only memory: its fields are written on every connection, and a child
     // needs none of them (os/master_only.hpp).
