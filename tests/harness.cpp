@@ -65,10 +65,10 @@ std::vector<char*> pointers(std::vector<std::string>& strings)
     return result;
 }
 
-// Starts argv with stdin/stdout/stderr on the given descriptors (-1: /dev/null) and every
-// other descriptor closed.
+// Starts argv with stdin/stdout/stderr on the given descriptors (-1: /dev/null), `passed`
+// at 3, 4, ... and every other descriptor closed.
 pid_t spawn(std::vector<std::string> argv, int in, int out, int err,
-            const std::map<std::string, std::string>& env)
+            const std::map<std::string, std::string>& env, const std::vector<int>& passed = {})
 {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -80,7 +80,15 @@ pid_t spawn(std::vector<std::string> argv, int in, int out, int err,
             posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_RDWR, 0);
         }
     }
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    // Copies above the places first, so that placing one never replaces another.
+    const int first_free = 3 + static_cast<int>(passed.size());
+    std::vector<UniqueFd> copies;
+    for (std::size_t i = 0; i < passed.size(); ++i) {
+        copies.emplace_back(::fcntl(passed[i], F_DUPFD_CLOEXEC, first_free));
+        BOOST_TEST_REQUIRE(copies.back().get() >= first_free);
+        posix_spawn_file_actions_adddup2(&actions, copies.back().get(), 3 + static_cast<int>(i));
+    }
+    posix_spawn_file_actions_addclosefrom_np(&actions, first_free);
     std::vector<std::string> env_strings = environment(env);
     auto args = pointers(argv);
     auto envp = pointers(env_strings);
@@ -188,11 +196,21 @@ Daemon::Daemon(const Program& program, const std::map<std::string, std::string>&
     start(program.argv, env);
 }
 
+Daemon::Daemon(const std::vector<std::string>& args, const std::vector<int>& passed,
+               const std::vector<std::string>& wrapper,
+               const std::map<std::string, std::string>& env)
+{
+    std::vector<std::string> argv = wrapper;
+    argv.push_back(echod_path());
+    argv.insert(argv.end(), args.begin(), args.end());
+    start(argv, env, passed);
+}
+
 void Daemon::start(const std::vector<std::string>& argv,
-                   const std::map<std::string, std::string>& env)
+                   const std::map<std::string, std::string>& env, const std::vector<int>& passed)
 {
     auto [log_read, log_write] = make_pipe();
-    pid_ = spawn(argv, -1, -1, log_write.get(), env);
+    pid_ = spawn(argv, -1, -1, log_write.get(), env, passed);
     pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
     BOOST_TEST_REQUIRE(static_cast<bool>(pidfd_), "pidfd_open: " << std::strerror(errno));
     reader_ = std::thread([this, fd = log_read.release()] { read_log(fd); });

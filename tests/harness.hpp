@@ -60,6 +60,10 @@ public:
                     const std::vector<std::string>& wrapper = {},
                     const std::map<std::string, std::string>& env = {});
     explicit Daemon(const Program& program, const std::map<std::string, std::string>& env = {});
+    // With `passed` at descriptors 3, 4, ..., as systemd passes sockets (LISTEN_FDS; the
+    // wrapper sets LISTEN_PID).
+    Daemon(const std::vector<std::string>& args, const std::vector<int>& passed,
+           const std::vector<std::string>& wrapper, const std::map<std::string, std::string>& env);
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -82,7 +86,8 @@ public:
     int wait_exit(std::chrono::milliseconds timeout = 10s);
 
 private:
-    void start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+    void start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+               const std::vector<int>& passed = {});
     void read_log(int fd);
 
     pid_t pid_ = -1;

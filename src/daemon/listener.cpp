@@ -78,7 +78,7 @@ Listener open_one(const std::string& address, std::uint16_t port, const Config& 
     set_urgent_inline(fd.get(), where);
     check_sys(::bind(fd.get(), endpoint->addr(), endpoint->length), "bind " + where);
     check_sys(::listen(fd.get(), config.backlog), "listen " + where);
-    Listener listener{std::move(fd), address, config.port, {}, false, {}, {}};
+    Listener listener{std::move(fd), address, config.port, {}, false, {}, {}, false};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(listener.fd.get(), listener.bound.addr(), &listener.bound.length),
               "getsockname " + where);
@@ -253,17 +253,17 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     return result;
 }
 
-Listener adopt_listener(UniqueFd fd, std::string name)
+Listener adopt_listener(UniqueFd fd, std::string name, const std::string& source)
 {
     const int n = fd.get();
     const PassedSocket passed = inspect_passed(n);
     if (!passed.why_not.empty()) {
         throw std::system_error(EINVAL, std::generic_category(),
-                                "socket activation: descriptor " + std::to_string(n) +
+                                source + ": descriptor " + std::to_string(n) +
                                     " is neither a listening TCP socket nor a bound UDP socket (" +
                                     passed.why_not + ")");
     }
-    Listener listener{{}, {}, 0, {}, true, std::move(name), {}};
+    Listener listener{{}, {}, 0, {}, true, std::move(name), {}, false};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(n, listener.bound.addr(), &listener.bound.length),
               "getsockname of descriptor " + std::to_string(n));
@@ -295,6 +295,17 @@ std::optional<int> applied_backlog(int fd)
     return static_cast<int>(info.tcpi_sacked);
 }
 
+int queued_connections(int fd)
+{
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+        info.tcpi_state != TCP_LISTEN) {
+        return 0;
+    }
+    return static_cast<int>(info.tcpi_unacked);
+}
+
 void set_urgent_inline(int fd, const std::string& where)
 {
     set_option(fd, SOL_SOCKET, SO_OOBINLINE, "setsockopt SO_OOBINLINE " + where);
@@ -314,7 +325,7 @@ std::string format_listeners(const std::vector<Listener>& listeners)
 void stop_listening(std::vector<Listener>& listeners)
 {
     for (Listener& listener : listeners) {
-        if (listener.fd && !listener.adopted) {
+        if (listener.fd && !listener.adopted && !listener.stored) {
             ::shutdown(listener.fd.get(), SHUT_RDWR);  // accept4 now fails with EINVAL
         }
     }
@@ -325,7 +336,7 @@ void refuse_new_connections(std::vector<Listener>& listeners)
     sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
     const sock_fprog program{1, drop_all};
     for (Listener& listener : listeners) {
-        if (listener.fd && !listener.adopted) {
+        if (listener.fd && !listener.adopted && !listener.stored) {
             // If it fails, the queue is still served; only a handshake in the same moment
             // as the close may then be reset, as before.
             ::setsockopt(listener.fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &program,

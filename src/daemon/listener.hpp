@@ -24,6 +24,10 @@ struct Listener {
     // The UDP socket on the same address and port (udp = on), or a UDP socket systemd passed
     // (ListenDatagram=): then `fd` is empty, and `bound` is the UDP socket's address.
     UniqueFd udp;
+    // A copy of `fd` is in systemd's file descriptor store (daemon/fd_store.hpp), which
+    // hands the socket to the next master: like an adopted one it is never filtered or
+    // shut down at a stop.
+    bool stored = false;
 };
 
 // Opens the listeners `config` asks for. Listeners in `current` whose address stays the
@@ -38,18 +42,20 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
 
 // A socket passed by systemd (socket activation), `name` from LISTEN_FDNAMES: checked to be
 // a listening TCP socket or a bound UDP socket, IPv4 or IPv6, and made non-blocking (a UDP
-// one is returned in `udp`, with `fd` empty). Throws std::system_error naming the
+// one is returned in `udp`, with `fd` empty). Throws std::system_error naming `source`, the
 // descriptor and why it is neither. Its address, port and backlog are the socket unit's.
-Listener adopt_listener(UniqueFd fd, std::string name);
+Listener adopt_listener(UniqueFd fd, std::string name,
+                        const std::string& source = "socket activation");
 
 // Stops `listeners` listening in every process that holds them (prefork children do), so
 // the port is free at once; connections still queued on them are reset, as at a close.
 // Sockets adopted from systemd are left listening: the socket unit shares them and keeps
-// listening for the next activation. Descriptors stay open until the vector is destroyed.
+// listening for the next activation; so are stored ones, which the fd store keeps for the
+// next master. Descriptors stay open until the vector is destroyed.
 void stop_listening(std::vector<Listener>& listeners);
 // Has the kernel drop new handshakes on the listeners echod bound (a socket filter), so
-// that the accept queue only shrinks; adopted ones are left alone (the filter would stay
-// with systemd's socket).
+// that the accept queue only shrinks; adopted and stored ones are left alone (the filter
+// would stay with systemd's socket, and the next master's).
 void refuse_new_connections(std::vector<Listener>& listeners);
 
 // "127.0.0.1:7,[::1]:7": the TCP listeners.
@@ -61,6 +67,9 @@ std::string format_listeners(const std::vector<Listener>& listeners);
 // tcpi_unacked), which needs no /proc/sys: the unit's ProcSubset=pid hides that. None if
 // `fd` is not a listening TCP socket.
 std::optional<int> applied_backlog(int fd);
+// The connections waiting in a listening TCP socket's accept queue now (TCP_INFO's
+// tcpi_unacked, see above); 0 if `fd` is not one.
+int queued_connections(int fd);
 
 // SO_OOBINLINE on a listening socket: TCP urgent data (MSG_OOB) then arrives in the stream
 // like any other byte, so it is echoed and counted; without it the byte is taken out of the

@@ -418,4 +418,26 @@ void log_metrics_written_again(const std::string& path, std::uint64_t failures,
                " duration_ms=" + to_string(duration_ms));
 }
 
+void log_fd_store_taken(const std::string& listening, const std::string& udp)
+{
+    log_notice("listeners from the fd store: listening=" + listening +
+               (udp.empty() ? "" : " udp=" + udp));
+}
+
+void log_fd_store_changed(const char* what, const std::string& sockets)
+{
+    log_info(std::string("fd store: ") + what + " " + sockets);
+}
+
+void log_fd_store_unusable(const std::string& name, const std::string& why)
+{
+    log_warning(why + "; removing " + name + " from the store");
+}
+
+void log_fd_store_failed(const std::string& name, const std::string& why)
+{
+    log_warning("fd store: cannot store " + name + " (" + why +
+                "); a restart will refuse clients on it");
+}
+
 }  // namespace echod

@@ -3,6 +3,7 @@
 // echod(8) EXIT STATUS).
 #include "daemon/config.hpp"
 #include "daemon/exit_codes.hpp"
+#include "daemon/fd_store.hpp"
 #include "daemon/listener.hpp"
 #include "common/signals.hpp"
 #include "daemon/log.hpp"
@@ -96,19 +97,26 @@ int run(const echod::CommandLine& command_line)
     // Before binding: a second echod started with the same pid_file says so, instead of
     // failing on the port (or, on another port, running beside the first).
     echod::PidFile pid_file(config.pid_file);
-    // Sockets passed by systemd replace address, port and backlog from the config.
-    std::vector<echod::Listener> listeners = echod::adopt_listeners();
+    // Sockets passed by systemd: the socket unit's replace address, port and backlog from
+    // the config; those it kept in the fd store for a restart are taken over where the
+    // config still wants them.
+    std::vector<echod::PassedFd> passed = echod::take_listen_fds();
+    echod::FdStore fd_store;
+    std::vector<echod::Listener> stored = fd_store.take_back(passed);
+    std::vector<echod::Listener> listeners = echod::adopt_listeners(std::move(passed));
     const bool socket_activated = !listeners.empty();
     if (socket_activated) {
         echod::log_socket_activation(echod::format_listeners(listeners), config.path);
     } else {
-        listeners = echod::open_listeners(config, listeners);
+        listeners = echod::open_stored_listeners(config, stored);
     }
+    stored.clear();  // not wanted: removed from the store before the ready line
     echod::drop_privileges(config);
     // In master-only memory: its fields are written on every connection, and a child
     // needs none of them (os/master_only.hpp).
     const auto master = echod::make_master_only<echod::Master>(
-        command_line, std::move(config), std::move(listeners), socket_activated);
+        command_line, std::move(config), std::move(listeners), socket_activated,
+        std::move(fd_store));
     try {
         return master->run();
     } catch (const std::exception& e) {  // after start-up: a bug, not a start failure

@@ -21,11 +21,12 @@ constexpr std::chrono::seconds kill_grace{2};
 }  // namespace
 
 Master::Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
-               bool socket_activated)
+               bool socket_activated, FdStore fd_store)
     : command_line_(std::move(command_line)),
       config_(std::move(config)),
       listeners_(std::move(listeners)),
       socket_activated_(socket_activated),
+      fd_store_(std::move(fd_store)),
       rules_(std::make_unique<const ClientRules>(client_rules(config_)))
 {
     signal_fd_.reset(open_master_signal_fd());
@@ -48,6 +49,7 @@ int Master::run()
     maintain_udp(Clock::now());
     note_short_backlog();
     write_metrics(Clock::now(), true);
+    fd_store_.sync(listeners_, service_);
     log_ready(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());
     while (phase_ == Phase::running || !children_.empty() || udp_running()) {
@@ -238,7 +240,9 @@ bool Master::reload()
         } else {
             // New listeners are open before the old ones close; kept ones are never closed.
             std::vector<Listener> opened = open_listeners(next, listeners_);
-            stop_listening(listeners_);  // what is left there was dropped
+            // What is left in listeners_ was dropped: out of the store, then shut down.
+            fd_store_.sync(opened, service_, &listeners_);
+            stop_listening(listeners_);
             listeners_ = std::move(opened);
         }
         config_ = std::move(next);
@@ -299,11 +303,16 @@ void Master::begin_stop(bool graceful)
 // retries its SYN, and by then finds the port closed, or, behind a balancer, is sent to
 // another server), then the queue is accepted, in either mode by the master, with a
 // fork-mode child each (up to max_children), and those drain like the rest.
+//
+// A stored listener gets no filter: the socket is the next master's too. New clients go on
+// queueing there, for it to serve; only those queued now are accepted here.
 void Master::serve_backlog()
 {
     refuse_new_connections(listeners_);
     for (const Listener& listener : listeners_) {
-        if (listener.fd && !listener.adopted) {
+        if (listener.fd && listener.stored) {
+            accept_from(listener, queued_connections(listener.fd.get()));
+        } else if (listener.fd && !listener.adopted) {
             for (int pass = 0; pass < 64 && accept_from(listener, 64); ++pass) {
             }
         }

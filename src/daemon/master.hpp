@@ -5,6 +5,7 @@
 #include "daemon/child_table.hpp"
 #include "daemon/config.hpp"
 #include "daemon/counters.hpp"
+#include "daemon/fd_store.hpp"
 #include "daemon/limit_episode.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/log_events.hpp"
@@ -28,9 +29,10 @@ namespace echod {
 class Master {
 public:
     // `socket_activated`: the listeners came from systemd, and a reload keeps them whatever
-    // the file says about address, port and backlog.
+    // the file says about address, port and backlog. `fd_store`: what systemd's fd store
+    // held at start; kept in step with the listeners from the ready line on.
     Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
-           bool socket_activated);
+           bool socket_activated, FdStore fd_store);
     // Runs until stopped by SIGTERM or SIGINT and every child is gone. Returns the exit status.
     int run();
 
@@ -125,6 +127,7 @@ private:
     bool socket_activated_;
     pid_t pid_ = ::getpid();  // for the children, who watch for the master's death
     ServiceManager service_;
+    FdStore fd_store_;
     bool reload_failed_ = false;  // the last reload kept the old settings; STATUS says so
     std::vector<pollfd, MasterOnlyAllocator<pollfd>> poll_fds_;
     UniqueFd signal_fd_;        // the master reads its signals here

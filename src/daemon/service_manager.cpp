@@ -51,6 +51,24 @@ void ServiceManager::stopping(const std::string& status)
     announce("STOPPING=1\n", status, Clock::now());
 }
 
+std::string ServiceManager::store_fd(const std::string& name, int fd)
+{
+    if (!notify_) {
+        return "no NOTIFY_SOCKET";
+    }
+    try {
+        send_notification(*notify_, "FDSTORE=1\nFDNAME=" + name, {fd});
+    } catch (const std::system_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+void ServiceManager::remove_fd(const std::string& name)
+{
+    send("FDSTOREREMOVE=1\nFDNAME=" + name);
+}
+
 std::optional<Clock::time_point> ServiceManager::next_due() const
 {
     std::optional<Clock::time_point> due;
@@ -100,8 +118,13 @@ void ServiceManager::send(const std::string& message)
 
 std::vector<Listener> adopt_listeners()
 {
+    return adopt_listeners(take_listen_fds());
+}
+
+std::vector<Listener> adopt_listeners(std::vector<PassedFd> fds)
+{
     std::vector<Listener> listeners;
-    for (PassedFd& passed : take_listen_fds()) {
+    for (PassedFd& passed : fds) {
         listeners.push_back(adopt_listener(std::move(passed.fd), std::move(passed.name)));
     }
     return listeners;

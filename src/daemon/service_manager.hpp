@@ -1,5 +1,6 @@
 // The master's line to systemd: readiness, reload and stop notifications, STATUS= counters,
-// watchdog keep-alives, and the sockets of socket activation, spoken with the protocol code
+// watchdog keep-alives, the file descriptor store, and the sockets of socket activation,
+// spoken with the protocol code
 // of systemd_protocol.hpp. Outside systemd (no NOTIFY_SOCKET) every call does nothing.
 // Children never call any of it.
 #pragma once
@@ -26,6 +27,16 @@ public:
     // RELOADING=1 with MONOTONIC_USEC; ready() ends the reload, whatever its outcome.
     void reloading();
     void stopping(const std::string& status);
+
+    // systemd's file descriptor store (FDSTORE=1, sd_pid_notify_with_fds(3)): whether there
+    // is one to use, i.e. NOTIFY_SOCKET is set. Whether the unit gave it room
+    // (FileDescriptorStoreMax=) systemd does not say; without, it ignores what is sent.
+    bool has_fd_store() const { return notify_.has_value(); }
+    // FDSTORE=1 with FDNAME=`name` (no ':', no control characters, at most 255 bytes) and
+    // `fd`. Returns why it could not be sent, or "" once sent.
+    std::string store_fd(const std::string& name, int fd);
+    // FDSTOREREMOVE=1: systemd closes every stored descriptor named `name`.
+    void remove_fd(const std::string& name);
 
     // The counters may have moved: tick() sends STATUS= if the text changed, at most once
     // a second.
@@ -66,5 +77,7 @@ private:
 // SystemdVariableError if one is malformed, and std::system_error naming the first
 // descriptor that is neither.
 std::vector<Listener> adopt_listeners();
+// The same for descriptors already taken (take_listen_fds()).
+std::vector<Listener> adopt_listeners(std::vector<PassedFd> passed);
 
 }  // namespace echod

@@ -284,11 +284,23 @@ CEXEC_TIMEOUT=40 cexec systemctl stop echod &
 stop_pid=$!
 wait_until 5 "echod is deactivating" state_is echod deactivating
 check "the held connection is still served while draining" held_echoes "while stopping"
-check "a new connection is refused while draining" refuses 127.0.0.1 7007
+# The listeners stay in systemd's fd store until the unit is down (at a restart the next
+# master serves what queues there): a client that connects now is queued by the kernel, not
+# served by the stopping master, and reset when systemd closes the store.
+wait_until 5 "the master began its stop" journal_has '^stopping signal=SIGTERM'
+late_out=$(mktemp)
+CEXEC_TIMEOUT=40 cexec bash -c 'exec 3<>/dev/tcp/127.0.0.1/7007 || exit 2; echo late >&3; timeout 20 cat <&3' >"$late_out" 2>&1 &
+late_pid=$!
 held_close
 wait "$stop_pid" || fail "systemctl stop failed"
 stop_seconds=$((SECONDS - stop_started))
 echo "systemctl stop took ${stop_seconds}s"
+late_status=0
+wait "$late_pid" || late_status=$?
+echo "the client that connected during the stop: exit $late_status, $(tr '\n' ' ' <"$late_out")"
+check "a client that connects while draining is queued, never echoed, and reset at the end" \
+    bash -c 'test "$1" = 1 && grep -q "reset by peer" "$2" && ! grep -qx late "$2"' _ "$late_status" "$late_out"
+rm -f "$late_out"
 wait "$waiting_pid" || fail "the waiting client did not end cleanly"
 check "the client that finished ended with reason=eof" \
     journal_has "connection closed peer=127\.0\.0\.1:[0-9]+ .* bytes_in=$HELD_BYTES bytes_out=$HELD_BYTES .* reason=eof"
@@ -300,6 +312,80 @@ check "echod is inactive" test "$(unit_property echod ActiveState)" = inactive
 check "no echod process is left" bash -c '! cexec pgrep -x echod'
 cexec systemctl disable echod
 cexec rm /etc/systemd/system/echod.service.d/watchdog.conf
+
+step "restart: the listeners pass through systemd's fd store, no client is refused"
+# The config now says port 7007 and shutdown_timeout 3s. (journald reads a service's lines
+# a moment after they are written: checks of the journal wait for them.) Four clients loop on new
+# connections while echod is restarted twice; one held connection spans the first restart.
+pid_journal_has() {  # pid_journal_has PID PATTERN: a line the process logged
+    cexec journalctl --no-pager -o cat "_PID=$1" | grep -qE -- "$2"
+}
+systemd_holds() {  # systemd_holds PORT: pid 1 has the listening socket too (its fd store)
+    cexec ss -Hltnp "sport = :$1" | grep -q '"systemd",pid=1,'
+}
+stored_nothing() { ! pid_journal_has "$1" '^fd store: stored'; }
+loop_done() { [ "$(cexec sh -c 'cat /root/loop/done.* 2>/dev/null | wc -c')" -ge "$1" ]; }
+loop_clean() {  # loop_clean RESULT_LINE: every round trip succeeded, at least 2000
+    [[ $1 =~ ^total=([0-9]+)\ ok=([0-9]+)\ refused=0\ failed=0$ ]] &&
+        [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[1]}" -ge 2000 ]
+}
+from_store='^listeners from the fd store: listening=0\.0\.0\.0:7007,\[::\]:7007$'
+container_copy_in "$here/client-loop.sh" /root/client-loop.sh
+cexec systemctl enable --now echod
+check "the unit gives the fd store room" test "$(unit_property echod FileDescriptorStoreMax)" = 32
+first_pid=$(unit_property echod MainPID)
+wait_until 5 "the master stored its listeners" \
+    pid_journal_has "$first_pid" '^fd store: stored tcp=0\.0\.0\.0:7007,\[::\]:7007$'
+check "systemd (pid 1) holds the listeners too" systemd_holds 7007
+held_open 7007
+HELD_BYTES=0  # a new connection
+check "a connection opened before the restart echoes" held_echoes "before the restart"
+loop_out=$(mktemp)
+CEXEC_TIMEOUT=300 cexec bash /root/client-loop.sh 7007 4 2000 /root/loop >"$loop_out" 2>&1 &
+loop_pid=$!
+wait_until 60 "the client loop made 200 round trips" loop_done 200
+restart_started=$EPOCHREALTIME
+CEXEC_TIMEOUT=60 cexec systemctl restart echod &
+restart_pid=$!
+# systemd starts the next master once the old one's cgroup is empty: while the held
+# connection drains, the unit is deactivating and new clients wait in the kernel's queue.
+wait_until 5 "echod is deactivating during the restart" state_is echod deactivating
+check "the held connection is served while the restart waits for it" \
+    held_echoes "during the restart"
+held_close
+wait "$restart_pid" || fail "systemctl restart failed"
+elapsed_ms() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+echo "the first restart took $(elapsed_ms "$restart_started") ms (the held connection open for part of it)"
+second_pid=$(unit_property echod MainPID)
+check "a new MainPID ($first_pid -> $second_pid)" test "$second_pid" != "$first_pid"
+wait_until 5 "the held connection ended at its close, reason=eof" \
+    pid_journal_has "$first_pid" "connection closed peer=127\.0\.0\.1:[0-9]+ .* bytes_in=$HELD_BYTES bytes_out=$HELD_BYTES .* reason=eof"
+wait_until 5 "the new master took its listeners from the fd store" \
+    pid_journal_has "$second_pid" "$from_store"
+check "... and stored nothing again" stored_nothing "$second_pid"
+done_before=$(cexec sh -c 'cat /root/loop/done.* | wc -c')
+wait_until 30 "the client loop goes on after the first restart" loop_done $((done_before + 100))
+restart_started=$EPOCHREALTIME
+cexec systemctl restart echod
+echo "the second restart took $(elapsed_ms "$restart_started") ms"
+third_pid=$(unit_property echod MainPID)
+check "a new MainPID again ($second_pid -> $third_pid)" test "$third_pid" != "$second_pid"
+wait_until 5 "the third master took its listeners from the fd store" \
+    pid_journal_has "$third_pid" "$from_store"
+cexec touch /root/loop/stop
+loop_status=0
+wait "$loop_pid" || loop_status=$?
+loop_result=$(tail -n 1 "$loop_out")
+rm -f "$loop_out"
+echo "client loop across two restarts: $loop_result"
+[ "$loop_status" -eq 0 ] || cexec sh -c 'head -n 20 /root/loop/errors' >&2 || true
+check "every round trip succeeded: refused=0 failed=0, at least 2000" loop_clean "$loop_result"
+check "the client loop exited 0" test "$loop_status" -eq 0
+cexec systemctl stop echod
+check "systemctl stop closes the store: nothing listens on 7007" \
+    test -z "$(cexec ss -Hltn 'sport = :7007')"
+check "port 7007 refuses after the stop" refuses 127.0.0.1 7007
+cexec systemctl disable echod
 
 step "socket activation: echod.socket with the drop-in"
 cexec mkdir -p /etc/systemd/system/echod.service.d
