@@ -9,7 +9,8 @@
 namespace echod {
 
 // Chooses the line format: "<N>" syslog priority prefixes when stderr is the journal
-// (JOURNAL_STREAM names it), a timestamp otherwise.
+// (JOURNAL_STREAM names it); otherwise an RFC 3339 timestamp with the UTC offset, the pid
+// and the level before the message.
 void log_init();
 // Whether stderr is the journal: systemd set JOURNAL_STREAM to the dev:ino of the stream
 // it connected, and stderr is still that stream (not redirected by a wrapper).

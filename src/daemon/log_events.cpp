@@ -2,7 +2,9 @@
 
 #include "common/child_report.hpp"
 #include "daemon/child_table.hpp"
+#include "daemon/connection_lines.hpp"
 #include "daemon/log.hpp"
+#include "daemon/logfmt.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,58 +14,68 @@
 namespace echod {
 namespace {
 
-using std::to_string;
-
-std::string describe(int error)
+void emit(LogLevel level, const LogLine& line)
 {
-    return std::strerror(error);
+    log_message(level, line.text());
 }
 
-void log_listening(const char* what, const ListeningState& state)
+LogLine listening_line(const char* msg, const ListeningState& state)
 {
     const Config& config = state.config;
-    log_notice(std::string(what) + " listening=" + state.listening +
-               " port=" + to_string(state.port) +
-               " backlog=" + (state.backlog ? to_string(*state.backlog) : "socket-unit") +
-               " max_children=" + to_string(config.max_children) +
-               " max_per_source=" + to_string(config.max_per_source) +
-               " max_per_network=" + to_string(config.max_per_network) +
-               " mode=" + mode_name(config.mode) +
-               (config.proxy_protocol == ProxyProtocol::off
-                    ? ""
-                    : std::string(" proxy_protocol=") + proxy_protocol_name(config.proxy_protocol)) +
-               (state.udp.empty() ? "" : " udp=" + state.udp) + " pid=" + to_string(::getpid()));
-}
-
-// "limit reached: WHAT": the start of a limit episode.
-void log_limit_reached(LogLevel level, const std::string& what)
-{
-    log_message(level, "limit reached: " + what);
-}
-
-// "limit cleared: WHAT duration_ms=N": the end of a limit episode.
-void log_limit_cleared(const std::string& what, long long duration_ms)
-{
-    log_notice("limit cleared: " + what + " duration_ms=" + to_string(duration_ms));
-}
-
-// "max_per_source=N source=ADDR" or "max_per_network=N network=NET/LEN".
-std::string client_limit(ClientLimitKind kind, unsigned limit, const std::string& name)
-{
-    switch (kind) {
-    case ClientLimitKind::source: return "max_per_source=" + to_string(limit) + " source=" + name;
-    case ClientLimitKind::network:
-        return "max_per_network=" + to_string(limit) + " network=" + name;
-    case ClientLimitKind::rate: return "rate_per_source=" + to_string(limit) + " source=" + name;
+    LogLine line(msg);
+    line.add("listening", state.listening)
+        .add("port", state.port)
+        .add("backlog", state.backlog ? std::to_string(*state.backlog) : "socket-unit")
+        .add("max_children", config.max_children)
+        .add("max_per_source", config.max_per_source)
+        .add("max_per_network", config.max_per_network)
+        .add("mode", mode_name(config.mode));
+    if (config.proxy_protocol != ProxyProtocol::off) {
+        line.add("proxy_protocol", proxy_protocol_name(config.proxy_protocol));
     }
-    return name;
+    if (!state.udp.empty()) {
+        line.add("udp", state.udp);
+    }
+    return std::move(line.add("pid", ::getpid()));
 }
 
-// "peer=CLIENT" or "peer=CLIENT via=BALANCER".
-std::string client_fields(const Endpoint& client, const Endpoint* via)
+// The start and the end of a limit episode (daemon/limit_episode.hpp): msg="limit reached"
+// limit=NAME ..., and msg="limit cleared" limit=NAME ... duration_ms=N.
+LogLine limit_reached(const char* limit)
 {
-    return "peer=" + format_endpoint(client) +
-           (via != nullptr ? " via=" + format_endpoint(*via) : std::string());
+    return std::move(LogLine("limit reached").add("limit", limit));
+}
+
+void log_limit_cleared(LogLine& line, long long duration_ms)
+{
+    emit(LogLevel::notice, line.add("duration_ms", duration_ms));
+}
+
+LogLine limit_cleared(const char* limit)
+{
+    return std::move(LogLine("limit cleared").add("limit", limit));
+}
+
+// limit=max_per_source max_per_source=N source=ADDR, and the same for max_per_network
+// (network=NET/LEN) and rate_per_source.
+LogLine client_limit(const char* msg, ClientLimitKind kind, unsigned limit,
+                     const std::string& name)
+{
+    const char* key = kind == ClientLimitKind::source    ? "max_per_source"
+                      : kind == ClientLimitKind::network ? "max_per_network"
+                                                         : "rate_per_source";
+    LogLine line(msg);
+    line.add("limit", key).add(key, limit);
+    return std::move(line.add(kind == ClientLimitKind::network ? "network" : "source", name));
+}
+
+// peer=CLIENT, and via=BALANCER when a PROXY header named the client.
+void add_client(LogLine& line, const Endpoint& client, const Endpoint* via)
+{
+    line.add("peer", format_endpoint(client));
+    if (via != nullptr) {
+        line.add("via", format_endpoint(*via));
+    }
 }
 
 // What the episode lines of a refusal that is not a client's limit call it.
@@ -77,332 +89,436 @@ const char* refusal_rule(Refusal refusal)
     }
 }
 
-// " reason=killed signal=N" or " reason=failed exit=N": a child that ended without its
-// report.
-std::string unreported_end(int wait_status)
+// reason=killed signal=N, or reason=failed exit=N: a child that ended without its report.
+void add_unreported_end(LogLine& line, int wait_status)
 {
-    return WIFSIGNALED(wait_status) ? " reason=killed signal=" + to_string(WTERMSIG(wait_status))
-                                    : " reason=failed exit=" + to_string(WEXITSTATUS(wait_status));
+    if (WIFSIGNALED(wait_status)) {
+        line.add("reason", "killed").add("signal", WTERMSIG(wait_status));
+    } else {
+        line.add("reason", "failed").add("exit", WEXITSTATUS(wait_status));
+    }
+}
+
+void add_why(LogLine& line, const char* why)
+{
+    if (*why != '\0') {
+        line.add("why", why);
+    }
 }
 
 }  // namespace
 
 void log_ready(const ListeningState& state)
 {
-    log_listening("ready", state);
+    emit(LogLevel::notice, listening_line("ready", state));
 }
 
 void log_reloaded(const ListeningState& state)
 {
-    log_listening("reloaded", state);
+    emit(LogLevel::notice, listening_line("reloaded", state));
 }
 
 void log_socket_activation(const std::string& listening, const std::string& config_path)
 {
-    log_notice("socket activation: listening=" + listening +
-               " from the socket unit; its port and backlog are used, and address, port and"
-               " backlog in " + config_path + " are not");
+    emit(LogLevel::notice, LogLine("socket activation")
+                               .add("listening", listening)
+                               .add("config", config_path)
+                               .add("unused_keys", "address,port,backlog"));
 }
 
 void log_reload_socket_keys_unused(const std::string& config_path)
 {
-    log_notice("reload: address, port and backlog come from the socket unit; the values in " +
-               config_path + " are not used");
+    emit(LogLevel::notice, LogLine("reload: the listening sockets come from the socket unit")
+                               .add("config", config_path)
+                               .add("unused_keys", "address,port,backlog"));
 }
 
 void log_reload_fixed_keys_unchanged()
 {
-    log_warning("reload: user, group and pid_file take effect at the next start");
+    emit(LogLevel::warning, LogLine("reload: keys take effect at the next start")
+                                .add("keys", "user,group,pid_file"));
 }
 
 void log_reload_failed(const std::string& why)
 {
-    log_error("reload failed: " + why + "; keeping the running configuration");
+    emit(LogLevel::error,
+         LogLine("reload failed; keeping the running configuration").add("error", why));
 }
 
 void log_reload_ignored_stopping()
 {
-    log_notice("reload ignored: stopping");
+    emit(LogLevel::notice, LogLine("reload ignored").add("why", "stopping"));
 }
 
 void log_stopping(const char* signal_name, std::size_t active,
                   std::optional<std::chrono::milliseconds> drain)
 {
-    log_notice(std::string("stopping signal=") + signal_name + " active=" + to_string(active) +
-               (drain ? " shutdown_timeout=" + format_duration(*drain) : " closing now"));
+    LogLine line("stopping");
+    line.add("signal", signal_name).add("active", active);
+    if (drain) {
+        line.add("shutdown_timeout", format_duration(*drain));
+    } else {
+        line.add("closing", "now");
+    }
+    emit(LogLevel::notice, line);
 }
 
 void log_shutdown_timeout_reached(std::size_t active)
 {
-    log_notice("shutdown_timeout reached: closing active=" + to_string(active));
+    emit(LogLevel::notice, LogLine("shutdown_timeout reached; closing").add("active", active));
 }
 
 void log_sending_sigkill(std::size_t children)
 {
-    log_warning("children still running after SIGINT: sending SIGKILL to " + to_string(children));
+    emit(LogLevel::warning, LogLine("children still running after SIGINT; sending SIGKILL")
+                                .add("children", children));
 }
 
 void log_stopped(std::uint64_t served)
 {
-    log_notice("stopped served=" + to_string(served));
+    emit(LogLevel::notice, LogLine("stopped").add("served", served));
 }
 
 void log_status(const std::string& counters, const std::string& listening)
 {
-    log_notice("status " + counters + " listening=" + listening);
+    emit(LogLevel::notice, LogLine("status").fields(counters).add("listening", listening));
 }
 
 void log_ipv6_missing(const std::string& why)
 {
-    log_notice("IPv6 is not available on this host (" + why + "); listening on IPv4 only");
+    emit(LogLevel::notice,
+         LogLine("IPv6 is not available; listening on IPv4 only").add("error", why));
 }
 
 void log_backlog_clamped(int backlog, int effective)
 {
-    log_warning("backlog=" + to_string(backlog) +
-                " exceeds net.core.somaxconn; the kernel clamps it to " + to_string(effective));
+    emit(LogLevel::warning, LogLine("backlog clamped by net.core.somaxconn")
+                                .add("backlog", backlog)
+                                .add("effective", effective));
 }
 
 void log_backlog_below_max_children(int backlog, unsigned max_children)
 {
-    log_notice("backlog=" + to_string(backlog) + " is below max_children=" +
-               to_string(max_children) + "; a burst of more than " + to_string(backlog + 1) +
-               " clients beyond max_children may be refused by the kernel");
+    // The kernel queues backlog + 1 clients beyond max_children at most.
+    emit(LogLevel::notice, LogLine("backlog below max_children; a longer burst may be refused")
+                               .add("backlog", backlog)
+                               .add("max_children", max_children)
+                               .add("queued_at_most", backlog + 1));
 }
 
 void log_user_ignored_not_root(const std::string& user)
 {
-    log_warning("user=" + user + " ignored: echod was not started as root");
+    emit(LogLevel::warning,
+         LogLine("user ignored: echod was not started as root").add("user", user));
 }
 
 void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid)
 {
-    log_info("dropped privileges user=" + user + " uid=" + to_string(uid) +
-             " gid=" + to_string(gid));
+    emit(LogLevel::info,
+         LogLine("dropped privileges").add("user", user).add("uid", uid).add("gid", gid));
 }
 
 void log_config_error(const std::string& why)
 {
-    log_error("config error: " + why);
+    emit(LogLevel::error, LogLine("config error").add("error", why));
 }
 
 void log_cannot_start(const std::string& why)
 {
-    log_error("cannot start: " + why);
+    emit(LogLevel::error, LogLine("cannot start").add("error", why));
 }
 
 void log_fatal(const std::string& why)
 {
-    log_error("fatal: " + why);
+    emit(LogLevel::error, LogLine("fatal").add("error", why));
 }
 
 void log_notify_failed(const std::string& why)
 {
-    log_debug("notify failed: " + why);
+    emit(LogLevel::debug, LogLine("notify failed").add("error", why));
 }
 
 void log_connection_accepted(const Endpoint& client, const Endpoint* via, bool local, pid_t pid)
 {
-    if (log_enabled(LogLevel::debug)) {
-        log_debug("connection accepted " + client_fields(client, via) + " pid=" + to_string(pid) +
-                  (local ? " local=yes" : ""));
+    if (!log_enabled(LogLevel::debug)) {
+        return;
     }
+    LogLine line("connection accepted");
+    add_client(line, client, via);
+    line.add("pid", pid);
+    if (local) {
+        line.add("local", "yes");
+    }
+    emit(LogLevel::debug, line);
+}
+
+LogLevel connection_closed_level(const Child& child, const ChildReport* report)
+{
+    if (report == nullptr || report->close_reason() == CloseReason::error) {
+        return LogLevel::warning;
+    }
+    // A balancer's health checks come every few seconds for ever: not worth a line at info.
+    return child.local ? LogLevel::debug : LogLevel::info;
 }
 
 void log_connection_closed(const Child& child, pid_t pid, const ConnectionEnd& end,
                            std::chrono::milliseconds duration)
 {
     const ChildReport* report = end.report;
-    const bool failed = report == nullptr || report->close_reason() == CloseReason::error;
-    // A balancer's health checks come every few seconds for ever: not worth a line at info.
-    const LogLevel level = failed ? LogLevel::warning
-                           : child.local ? LogLevel::debug
-                                         : LogLevel::info;
+    const LogLevel level = connection_closed_level(child, report);
     if (!log_enabled(level)) {
         return;
     }
-    std::string line = "connection closed " +
-                       client_fields(child.peer, child.via ? &*child.via : nullptr) +
-                       " pid=" + to_string(pid) + (child.local ? " local=yes" : "");
-    line += report != nullptr ? " bytes_in=" + to_string(report->bytes_in) +
-                                    " bytes_out=" + to_string(report->bytes_out)
-                              : std::string(" bytes_in=- bytes_out=-");
-    line += " duration_ms=" + to_string(duration.count());
-    if (report == nullptr) {
-        line += unreported_end(end.wait_status);
+    LogLine line("connection closed");
+    add_client(line, child.peer, child.via ? &*child.via : nullptr);
+    line.add("pid", pid);
+    if (child.local) {
+        line.add("local", "yes");
+    }
+    if (report != nullptr) {
+        line.add("bytes_in", report->bytes_in).add("bytes_out", report->bytes_out);
     } else {
-        line += std::string(" reason=") + close_reason_name(report->close_reason());
+        line.add("bytes_in", "-").add("bytes_out", "-");
+    }
+    line.add("duration_ms", duration.count());
+    if (report == nullptr) {
+        add_unreported_end(line, end.wait_status);
+    } else {
+        line.add("reason", close_reason_name(report->close_reason()));
         if (report->error != 0) {
-            line += " error=\"" + describe(report->error) + "\"";
+            line.add("error", std::strerror(report->error));
         }
     }
-    log_message(level, line);
+    emit(level, line);
+}
+
+void log_connection_lines_paused(unsigned rate, unsigned threshold, std::chrono::seconds every)
+{
+    emit(LogLevel::notice, LogLine("per-connection lines paused")
+                               .add("rate", std::to_string(rate) + "/s")
+                               .add("threshold", std::to_string(threshold) + "/s")
+                               .add("summary_every", std::to_string(every.count()) + "s"));
+}
+
+void log_connection_summary(const ConnectionWindow& window, long long window_ms)
+{
+    LogLine line("connections summary");
+    line.add("window_ms", window_ms).add("closed", window.closed);
+    for (CloseReason reason : close_reasons) {
+        if (reason != CloseReason::error) {  // a warning each, never summarised
+            line.add(close_reason_name(reason),
+                     window.by_reason[static_cast<std::size_t>(reason)]);
+        }
+    }
+    line.add("bytes_in", window.bytes_in)
+        .add("bytes_out", window.bytes_out)
+        .add("sources", window.sources.size());
+    int rank = 0;
+    for (const ConnectionWindow::Source* source : window.busiest()) {
+        if (source != nullptr) {
+            const std::string top = "top" + std::to_string(++rank);
+            line.add(top, format_source(source->first)).add(top + "_closed", source->closed);
+        }
+    }
+    emit(LogLevel::info, line);
+}
+
+void log_connection_lines_resumed(unsigned rate, std::uint64_t summarised, long long paused_ms)
+{
+    emit(LogLevel::notice, LogLine("per-connection lines resumed")
+                               .add("rate", std::to_string(rate) + "/s")
+                               .add("summarised", summarised)
+                               .add("paused_ms", paused_ms));
 }
 
 void log_connection_refused(const Endpoint& client, const Endpoint* via, Refusal refusal,
                             const char* why)
 {
-    if (log_enabled(LogLevel::debug)) {
-        log_debug("connection refused " + client_fields(client, via) + " reason=" +
-                  refusal_name(refusal) + (*why != '\0' ? " why=\"" + std::string(why) + "\"" : ""));
+    if (!log_enabled(LogLevel::debug)) {
+        return;
     }
+    LogLine line("connection refused");
+    add_client(line, client, via);
+    line.add("reason", refusal_name(refusal));
+    add_why(line, why);
+    emit(LogLevel::debug, line);
 }
 
 void log_spare_exited(pid_t pid, int wait_status)
 {
-    log_warning("spare child exited pid=" + to_string(pid) + unreported_end(wait_status) +
-                "; forking paused");
+    LogLine line("spare child exited; forking paused");
+    line.add("pid", pid);
+    add_unreported_end(line, wait_status);
+    emit(LogLevel::warning, line);
 }
 
 void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms)
 {
-    log_limit_cleared("spare child exited=" + to_string(deaths), duration_ms);
+    log_limit_cleared(limit_cleared("spare_exits").add("exited", deaths), duration_ms);
 }
 
 void log_children_limit_reached(unsigned max_children)
 {
-    log_limit_reached(LogLevel::notice, "max_children=" + to_string(max_children) +
-                                            "; new clients wait in the listen backlog");
+    emit(LogLevel::notice, limit_reached("max_children")
+                               .add("max_children", max_children)
+                               .add("effect", "new clients wait in the listen backlog"));
 }
 
 void log_children_limit_cleared(unsigned max_children, long long duration_ms)
 {
-    log_limit_cleared("max_children=" + to_string(max_children), duration_ms);
+    log_limit_cleared(limit_cleared("max_children").add("max_children", max_children),
+                      duration_ms);
 }
 
 void log_client_limit_reached(ClientLimitKind kind, unsigned limit, const std::string& name)
 {
-    log_limit_reached(LogLevel::notice,
-                      client_limit(kind, limit, name) + "; further connections from it are closed");
+    emit(LogLevel::notice, client_limit("limit reached", kind, limit, name)
+                               .add("effect", "further connections from it are closed"));
 }
 
 void log_client_limit_cleared(ClientLimitKind kind, unsigned limit, const std::string& name,
                               std::uint64_t refused, long long duration_ms)
 {
-    log_limit_cleared(client_limit(kind, limit, name) + " refused=" + to_string(refused),
+    log_limit_cleared(client_limit("limit cleared", kind, limit, name).add("refused", refused),
                       duration_ms);
 }
 
 void log_refusals_began(Refusal refusal, const Endpoint& client, const char* why)
 {
-    log_limit_reached(LogLevel::notice,
-                      std::string(refusal_rule(refusal)) + " refused peer=" + format_source(client) +
-                          (*why != '\0' ? " why=\"" + std::string(why) + "\"" : "") +
-                          "; further refusals are counted, not logged");
+    LogLine line = limit_reached(refusal_rule(refusal));
+    line.add("peer", format_source(client));
+    add_why(line, why);
+    emit(LogLevel::notice, line.add("effect", "further refusals are counted, not logged"));
 }
 
 void log_refusals_ended(Refusal refusal, std::uint64_t refused, long long duration_ms)
 {
-    log_limit_cleared(std::string(refusal_rule(refusal)) + " refused=" + to_string(refused),
-                      duration_ms);
+    log_limit_cleared(limit_cleared(refusal_rule(refusal)).add("refused", refused), duration_ms);
 }
 
 void log_fork_limit_reached(int error, const char* consequence)
 {
-    log_limit_reached(LogLevel::warning, "fork failed (" + describe(error) + "); " + consequence);
+    emit(LogLevel::warning, limit_reached("fork")
+                                .add("error", std::strerror(error))
+                                .add("effect", consequence));
 }
 
 void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms)
 {
-    log_limit_cleared("fork failed=" + to_string(failures) + " clients dropped", duration_ms);
+    log_limit_cleared(limit_cleared("fork").add("failed", failures), duration_ms);
 }
 
 void log_accept_limit_reached(int error)
 {
-    log_limit_reached(LogLevel::warning,
-                      "accept4 failed (" + describe(error) + "); accepting paused");
+    emit(LogLevel::warning, limit_reached("accept4")
+                                .add("error", std::strerror(error))
+                                .add("effect", "accepting paused"));
 }
 
 void log_child_accept_limit_reached(int error)
 {
-    log_limit_reached(LogLevel::warning,
-                      "accept4 failed in a child (" + describe(error) + "); forking paused");
+    emit(LogLevel::warning, limit_reached("accept4")
+                                .add("error", std::strerror(error))
+                                .add("in", "child")
+                                .add("effect", "forking paused"));
 }
 
 void log_accept_limit_cleared(std::uint64_t failures, long long duration_ms)
 {
-    log_limit_cleared("accept4 failed=" + to_string(failures), duration_ms);
+    log_limit_cleared(limit_cleared("accept4").add("failed", failures), duration_ms);
 }
 
 void log_reload_request_rejected(pid_t pid)
 {
-    log_error("reload: pid " + to_string(pid) +
-              " rejected the new settings and keeps its running ones; its log says why");
+    emit(LogLevel::error,
+         LogLine("reload rejected; the daemon keeps its running settings, its log says why")
+             .add("pid", pid));
 }
 
 void log_reload_request_stopping(pid_t pid)
 {
-    log_error("reload: pid " + to_string(pid) + " is stopping; nothing was reloaded");
+    emit(LogLevel::error,
+         LogLine("reload not done: the daemon is stopping").add("pid", pid));
 }
 
 void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited)
 {
-    log_error("reload: pid " + to_string(pid) + " did not answer within " +
-              format_duration(waited));
+    emit(LogLevel::error, LogLine("reload unanswered")
+                              .add("pid", pid)
+                              .add("waited", format_duration(waited)));
 }
 
 void log_reload_request_failed(const std::string& why)
 {
-    log_error("reload: " + why);
+    emit(LogLevel::error, LogLine("reload request failed").add("error", why));
 }
 
 namespace {
 
-// " guard=N denied=N rate=N truncated=N unsent=N", in UdpDrop's order.
-std::string udp_drops(const UdpCounts& counts)
+// guard=N denied=N rate=N truncated=N unsent=N, in UdpDrop's order.
+LogLine& add_udp_drops(LogLine& line, const UdpCounts& counts)
 {
     static const char* const names[udp_drop_count] = {"guard", "denied", "rate", "truncated",
                                                       "unsent"};
-    std::string text;
     for (std::size_t i = 0; i < udp_drop_count; ++i) {
-        text += std::string(" ") + names[i] + "=" + to_string(counts.dropped[i]);
+        line.add(names[i], counts.dropped[i]);
     }
-    return text;
+    return line;
 }
 
 }  // namespace
 
 void log_udp_child_exited(pid_t pid, int wait_status)
 {
+    LogLine line("udp child exited; forking another after a pause");
+    line.add("pid", pid);
     // Exit 0: it read a stop signal that someone sent it alone.
-    const bool stopped = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == child_reported;
-    log_warning("udp child exited pid=" + to_string(pid) +
-                (stopped ? std::string(" reason=stopped") : unreported_end(wait_status)) +
-                "; forking another after a pause");
+    if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == child_reported) {
+        line.add("reason", "stopped");
+    } else {
+        add_unreported_end(line, wait_status);
+    }
+    emit(LogLevel::warning, line);
 }
 
 void log_udp_fork_failed(int error)
 {
-    log_warning("udp child: fork failed (" + describe(error) + "); forking another after a pause");
+    emit(LogLevel::warning, LogLine("udp child fork failed; forking another after a pause")
+                                .add("error", std::strerror(error)));
 }
 
 void log_udp_down_cleared(std::uint64_t times, long long duration_ms)
 {
-    log_limit_cleared("udp child down=" + to_string(times), duration_ms);
+    log_limit_cleared(limit_cleared("udp_child").add("down", times), duration_ms);
 }
 
 void log_udp_drops_reached(const UdpCounts& first)
 {
-    log_limit_reached(LogLevel::notice, "udp dropping datagrams" + udp_drops(first) +
-                                            "; further drops are summed up when they stop");
+    LogLine line = limit_reached("udp_drops");
+    add_udp_drops(line, first);
+    emit(LogLevel::notice,
+         line.add("effect", "further drops are summed up when they stop"));
 }
 
 void log_udp_drops_cleared(const UdpCounts& dropped, long long duration_ms)
 {
-    log_limit_cleared("udp dropped=" + to_string(dropped.dropped_total()) + udp_drops(dropped),
-                      duration_ms);
+    LogLine line = limit_cleared("udp_drops");
+    line.add("dropped", dropped.dropped_total());
+    log_limit_cleared(add_udp_drops(line, dropped), duration_ms);
 }
 
 void log_udp_sockets_unused(const std::string& sockets)
 {
-    log_notice("socket activation: udp=off; the UDP sockets " + sockets +
-               " from the socket unit are not served");
+    emit(LogLevel::notice, LogLine("socket activation: UDP sockets not served")
+                               .add("udp", "off")
+                               .add("sockets", sockets));
 }
 
 void log_udp_no_socket_from_unit()
 {
-    log_notice("socket activation: udp=on, but the socket unit passes no UDP socket "
-               "(ListenDatagram=); UDP is not served");
+    emit(LogLevel::notice, LogLine("socket activation: the socket unit passes no UDP socket")
+                               .add("udp", "on")
+                               .add("served", "no"));
 }
 
 }  // namespace echod

@@ -53,6 +53,7 @@ int Master::run()
         poll_once();
         tick(Clock::now());
     }
+    connection_lines_.finish(Clock::now());
     log_stopped(stats_.served);
     return 0;
 }
@@ -154,6 +155,9 @@ int Master::poll_timeout(Clock::time_point now) const
     if (auto due = udp_due(now)) {
         consider(*due);
     }
+    if (auto due = connection_lines_.next_due()) {
+        consider(*due);
+    }
     return poll_timeout_ms(now, next);
 }
 
@@ -162,6 +166,7 @@ void Master::tick(Clock::time_point now)
     maintain_spares(now);
     settle_limits(now);
     maintain_udp(now);
+    connection_lines_.tick(now);
     service_.tick(now, [this] { return status_text(); });
     if (phase_ == Phase::draining && now >= deadline_) {
         log_shutdown_timeout_reached(children_.busy());
