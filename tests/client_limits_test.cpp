@@ -85,7 +85,7 @@ void clients_within_their_limit_are_never_refused(const std::string& mode)
     BOOST_TEST(served.load() > 100);
     BOOST_TEST(failed.load() == 0);
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status .* refused=0 ");
+    echod.daemon.wait_for("msg=\"status\" .* refused=0 ");
     BOOST_TEST(echod.daemon.count("msg=\"limit reached\"") == 0u);
 }
 
@@ -162,7 +162,7 @@ void max_session_ends_a_trickling_client(const std::string& mode)
                                << " ms");
     echod.daemon.wait_for("info: msg=\"connection closed\" .* reason=session$");
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status .* session=1 ");
+    echod.daemon.wait_for("msg=\"status\" .* session=1 ");
 }
 
 }  // namespace

@@ -112,7 +112,8 @@ BOOST_AUTO_TEST_CASE(a_failing_fork_drops_one_client_backs_off_and_recovers,
         closed_too += nothing_arrives(queued[i].get(), 0ms) ? 0 : 1;
     }
     BOOST_TEST(closed_too < 3u, closed_too << " more queued clients were dropped at once");
-    echod.daemon.wait_for("warning: msg=\"limit reached\" limit=fork \\(Resource temporarily unavailable\\); dropping clients and backing off");
+    echod.daemon.wait_for("warning: msg=\"limit reached\" limit=fork error=\"Resource temporarily unavailable\" "
+                          "effect=\"dropping clients and backing off\"$");
     c1.reset();
     c2.reset();
     // Processes free up: the clients still queued are served again (past the two slots
@@ -143,7 +144,8 @@ BOOST_AUTO_TEST_CASE(out_of_descriptors_pauses_accepting_without_spinning)
     BOOST_TEST_REQUIRE(run_command({"prlimit", "--pid", pid, "--nofile=" + in_use + ":"}).status == 0);
     UniqueFd waiting = connect_tcp("127.0.0.1", echod.port);
     send_all(waiting.get(), "patience");
-    echod.daemon.wait_for("warning: msg=\"limit reached\" limit=accept4 \\(Too many open files\\); accepting paused");
+    echod.daemon.wait_for("warning: msg=\"limit reached\" limit=accept4 error=\"Too many open files\" "
+                          "effect=\"accepting paused\"$");
     const double cpu_before = cpu_seconds(echod.daemon.pid());
     BOOST_TEST(nothing_arrives(waiting.get(), 1500ms));  // queued, neither served nor dropped
     const double cpu_used = cpu_seconds(echod.daemon.pid()) - cpu_before;
