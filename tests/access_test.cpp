@@ -318,8 +318,9 @@ void a_header_split_across_writes_is_put_together(const std::string& mode)
 {
     // Every cut of a v2 header (with a TLV) and of a v1 header, each on a connection of its
     // own, all at once: three writes with pauses between them, the header's last bytes and
-    // the client's data in the third.
-    Echod echod(mode + "proxy_protocol = any\nproxy_trusted = 127.0.0.1\nproxy_timeout = 5s\n"
+    // the client's data in the third. At debug every connection has its line, however many
+    // close at once (at info, more than 50 a second are summarised).
+    Echod echod(mode + "log_level = debug\nproxy_protocol = any\nproxy_trusted = 127.0.0.1\nproxy_timeout = 5s\n"
                        "max_per_source = 0\nmax_per_network = 0\n");
     const std::string headers[] = {v2_tcp4("192.0.2.30", 4030, tlv(0xE0, "tlv")),
                                     v1_tcp4("192.0.2.31", 4031)};
@@ -658,7 +659,7 @@ void allow_serves_only_the_clients_it_lists(const std::string& mode)
         echod.daemon.wait_for("notice: msg=\"limit cleared\" limit=allow/deny refused=5 duration_ms=\\d+$");
     // It ends once no client was refused for a second.
     BOOST_TEST(std::stoll(cleared.substr(cleared.rfind('=') + 1)) >= 1000);
-    BOOST_TEST(echod.daemon.count("limit reached: allow/deny") == 1u);
+    BOOST_TEST(echod.daemon.count("msg=\"limit reached\" limit=allow/deny") == 1u);
     BOOST_TEST(status_shows(echod.daemon, " refused=5 refused_denied=5 fork_failed=0 "));
     expect_echo(inside.get(), " and still served");
     UniqueFd again = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
@@ -849,9 +850,9 @@ void a_flood_gets_rate_and_burst_and_others_are_served(Echod& echod, const RateC
                    << " ms");
     BOOST_TEST(probes_served == burst);
     BOOST_TEST(echod.daemon.count("msg=\"limit reached\" limit=rate_per_source rate_per_source=20 source=" +
-                                  literal(c.flood_client) + ";") == 1u);
+                                  literal(c.flood_client) + " ") == 1u);
     BOOST_TEST(echod.daemon.count("msg=\"limit reached\" limit=rate_per_source rate_per_source=20 source=" +
-                                  literal(c.probe_client) + ";") == 0u);
+                                  literal(c.probe_client) + " ") == 0u);
     // The daemon counted every refusal the client saw, and no other.
     BOOST_TEST(status_shows(echod.daemon, " refused=" + std::to_string(result.refused) +
                                               " refused_rate_per_source=" +
