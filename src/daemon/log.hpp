@@ -3,6 +3,7 @@
 #pragma once
 
 #include "daemon/config.hpp"
+#include "daemon/logfmt.hpp"
 
 #include <string>
 
@@ -22,6 +23,7 @@ void log_set_level(LogLevel level);
 // its own copy of.
 bool log_enabled(LogLevel level);
 void log_message(LogLevel level, const std::string& message);
+inline void log_message(LogLevel level, const LogLine& line) { log_message(level, line.text()); }
 inline void log_debug(const std::string& m) { log_message(LogLevel::debug, m); }
 inline void log_info(const std::string& m) { log_message(LogLevel::info, m); }
 inline void log_notice(const std::string& m) { log_message(LogLevel::notice, m); }

@@ -4,7 +4,7 @@
 #include "daemon/child_table.hpp"
 #include "daemon/connection_lines.hpp"
 #include "daemon/log.hpp"
-#include "daemon/logfmt.hpp"
+#include "daemon/log_fields.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,11 +13,6 @@
 
 namespace echod {
 namespace {
-
-void emit(LogLevel level, const LogLine& line)
-{
-    log_message(level, line.text());
-}
 
 LogLine listening_line(const char* msg, const ListeningState& state)
 {
@@ -39,36 +34,6 @@ LogLine listening_line(const char* msg, const ListeningState& state)
     return std::move(line.add("pid", ::getpid()));
 }
 
-// The start and the end of a limit episode (daemon/limit_episode.hpp): msg="limit reached"
-// limit=NAME ..., and msg="limit cleared" limit=NAME ... duration_ms=N.
-LogLine limit_reached(const char* limit)
-{
-    return std::move(LogLine("limit reached").add("limit", limit));
-}
-
-void log_limit_cleared(LogLine& line, long long duration_ms)
-{
-    emit(LogLevel::notice, line.add("duration_ms", duration_ms));
-}
-
-LogLine limit_cleared(const char* limit)
-{
-    return std::move(LogLine("limit cleared").add("limit", limit));
-}
-
-// limit=max_per_source max_per_source=N source=ADDR, and the same for max_per_network
-// (network=NET/LEN) and rate_per_source.
-LogLine client_limit(const char* msg, ClientLimitKind kind, unsigned limit,
-                     const std::string& name)
-{
-    const char* key = kind == ClientLimitKind::source    ? "max_per_source"
-                      : kind == ClientLimitKind::network ? "max_per_network"
-                                                         : "rate_per_source";
-    LogLine line(msg);
-    line.add("limit", key).add(key, limit);
-    return std::move(line.add(kind == ClientLimitKind::network ? "network" : "source", name));
-}
-
 // peer=CLIENT, and via=BALANCER when a PROXY header named the client.
 void add_client(LogLine& line, const Endpoint& client, const Endpoint* via)
 {
@@ -78,16 +43,7 @@ void add_client(LogLine& line, const Endpoint& client, const Endpoint* via)
     }
 }
 
-// What the episode lines of a refusal that is not a client's limit call it.
-const char* refusal_rule(Refusal refusal)
-{
-    switch (refusal) {
-    case Refusal::denied: return "allow/deny";
-    case Refusal::untrusted: return "proxy_trusted";
-    case Refusal::bad_header: return "proxy_header";
-    default: return refusal_name(refusal);
-    }
-}
+}  // namespace
 
 // reason=killed signal=N, or reason=failed exit=N: a child that ended without its report.
 void add_unreported_end(LogLine& line, int wait_status)
@@ -106,21 +62,19 @@ void add_why(LogLine& line, const char* why)
     }
 }
 
-}  // namespace
-
 void log_ready(const ListeningState& state)
 {
-    emit(LogLevel::notice, listening_line("ready", state));
+    log_message(LogLevel::notice, listening_line("ready", state));
 }
 
 void log_reloaded(const ListeningState& state)
 {
-    emit(LogLevel::notice, listening_line("reloaded", state));
+    log_message(LogLevel::notice, listening_line("reloaded", state));
 }
 
 void log_socket_activation(const std::string& listening, const std::string& config_path)
 {
-    emit(LogLevel::notice, LogLine("socket activation")
+    log_message(LogLevel::notice, LogLine("socket activation")
                                .add("listening", listening)
                                .add("config", config_path)
                                .add("unused_keys", "address,port,backlog"));
@@ -128,26 +82,26 @@ void log_socket_activation(const std::string& listening, const std::string& conf
 
 void log_reload_socket_keys_unused(const std::string& config_path)
 {
-    emit(LogLevel::notice, LogLine("reload: the listening sockets come from the socket unit")
+    log_message(LogLevel::notice, LogLine("reload: the listening sockets come from the socket unit")
                                .add("config", config_path)
                                .add("unused_keys", "address,port,backlog"));
 }
 
 void log_reload_fixed_keys_unchanged()
 {
-    emit(LogLevel::warning, LogLine("reload: keys take effect at the next start")
+    log_message(LogLevel::warning, LogLine("reload: keys take effect at the next start")
                                 .add("keys", "user,group,pid_file"));
 }
 
 void log_reload_failed(const std::string& why)
 {
-    emit(LogLevel::error,
+    log_message(LogLevel::error,
          LogLine("reload failed; keeping the running configuration").add("error", why));
 }
 
 void log_reload_ignored_stopping()
 {
-    emit(LogLevel::notice, LogLine("reload ignored").add("why", "stopping"));
+    log_message(LogLevel::notice, LogLine("reload ignored").add("why", "stopping"));
 }
 
 void log_stopping(const char* signal_name, std::size_t active,
@@ -160,39 +114,39 @@ void log_stopping(const char* signal_name, std::size_t active,
     } else {
         line.add("closing", "now");
     }
-    emit(LogLevel::notice, line);
+    log_message(LogLevel::notice, line);
 }
 
 void log_shutdown_timeout_reached(std::size_t active)
 {
-    emit(LogLevel::notice, LogLine("shutdown_timeout reached; closing").add("active", active));
+    log_message(LogLevel::notice, LogLine("shutdown_timeout reached; closing").add("active", active));
 }
 
 void log_sending_sigkill(std::size_t children)
 {
-    emit(LogLevel::warning, LogLine("children still running after SIGINT; sending SIGKILL")
+    log_message(LogLevel::warning, LogLine("children still running after SIGINT; sending SIGKILL")
                                 .add("children", children));
 }
 
 void log_stopped(std::uint64_t served)
 {
-    emit(LogLevel::notice, LogLine("stopped").add("served", served));
+    log_message(LogLevel::notice, LogLine("stopped").add("served", served));
 }
 
 void log_status(const std::string& counters, const std::string& listening)
 {
-    emit(LogLevel::notice, LogLine("status").fields(counters).add("listening", listening));
+    log_message(LogLevel::notice, LogLine("status").fields(counters).add("listening", listening));
 }
 
 void log_ipv6_missing(const std::string& why)
 {
-    emit(LogLevel::notice,
+    log_message(LogLevel::notice,
          LogLine("IPv6 is not available; listening on IPv4 only").add("error", why));
 }
 
 void log_backlog_clamped(int backlog, int effective)
 {
-    emit(LogLevel::warning, LogLine("backlog clamped by net.core.somaxconn")
+    log_message(LogLevel::warning, LogLine("backlog clamped by net.core.somaxconn")
                                 .add("backlog", backlog)
                                 .add("effective", effective));
 }
@@ -200,7 +154,7 @@ void log_backlog_clamped(int backlog, int effective)
 void log_backlog_below_max_children(int backlog, unsigned max_children)
 {
     // The kernel queues backlog + 1 clients beyond max_children at most.
-    emit(LogLevel::notice, LogLine("backlog below max_children; a longer burst may be refused")
+    log_message(LogLevel::notice, LogLine("backlog below max_children; a longer burst may be refused")
                                .add("backlog", backlog)
                                .add("max_children", max_children)
                                .add("queued_at_most", backlog + 1));
@@ -208,34 +162,34 @@ void log_backlog_below_max_children(int backlog, unsigned max_children)
 
 void log_user_ignored_not_root(const std::string& user)
 {
-    emit(LogLevel::warning,
+    log_message(LogLevel::warning,
          LogLine("user ignored: echod was not started as root").add("user", user));
 }
 
 void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid)
 {
-    emit(LogLevel::info,
+    log_message(LogLevel::info,
          LogLine("dropped privileges").add("user", user).add("uid", uid).add("gid", gid));
 }
 
 void log_config_error(const std::string& why)
 {
-    emit(LogLevel::error, LogLine("config error").add("error", why));
+    log_message(LogLevel::error, LogLine("config error").add("error", why));
 }
 
 void log_cannot_start(const std::string& why)
 {
-    emit(LogLevel::error, LogLine("cannot start").add("error", why));
+    log_message(LogLevel::error, LogLine("cannot start").add("error", why));
 }
 
 void log_fatal(const std::string& why)
 {
-    emit(LogLevel::error, LogLine("fatal").add("error", why));
+    log_message(LogLevel::error, LogLine("fatal").add("error", why));
 }
 
 void log_notify_failed(const std::string& why)
 {
-    emit(LogLevel::debug, LogLine("notify failed").add("error", why));
+    log_message(LogLevel::debug, LogLine("notify failed").add("error", why));
 }
 
 void log_connection_accepted(const Endpoint& client, const Endpoint* via, bool local, pid_t pid)
@@ -249,7 +203,7 @@ void log_connection_accepted(const Endpoint& client, const Endpoint* via, bool l
     if (local) {
         line.add("local", "yes");
     }
-    emit(LogLevel::debug, line);
+    log_message(LogLevel::debug, line);
 }
 
 LogLevel connection_closed_level(const Child& child, const ChildReport* report)
@@ -289,12 +243,12 @@ void log_connection_closed(const Child& child, pid_t pid, const ConnectionEnd& e
             line.add("error", std::strerror(report->error));
         }
     }
-    emit(level, line);
+    log_message(level, line);
 }
 
 void log_connection_lines_paused(unsigned rate, unsigned threshold, std::chrono::seconds every)
 {
-    emit(LogLevel::notice, LogLine("per-connection lines paused")
+    log_message(LogLevel::notice, LogLine("per-connection lines paused")
                                .add("rate", std::to_string(rate) + "/s")
                                .add("threshold", std::to_string(threshold) + "/s")
                                .add("summary_every", std::to_string(every.count()) + "s"));
@@ -320,12 +274,12 @@ void log_connection_summary(const ConnectionWindow& window, long long window_ms)
             line.add(top, format_source(source->first)).add(top + "_closed", source->closed);
         }
     }
-    emit(LogLevel::info, line);
+    log_message(LogLevel::info, line);
 }
 
 void log_connection_lines_resumed(unsigned rate, std::uint64_t summarised, long long paused_ms)
 {
-    emit(LogLevel::notice, LogLine("per-connection lines resumed")
+    log_message(LogLevel::notice, LogLine("per-connection lines resumed")
                                .add("rate", std::to_string(rate) + "/s")
                                .add("summarised", summarised)
                                .add("paused_ms", paused_ms));
@@ -341,184 +295,32 @@ void log_connection_refused(const Endpoint& client, const Endpoint* via, Refusal
     add_client(line, client, via);
     line.add("reason", refusal_name(refusal));
     add_why(line, why);
-    emit(LogLevel::debug, line);
-}
-
-void log_spare_exited(pid_t pid, int wait_status)
-{
-    LogLine line("spare child exited; forking paused");
-    line.add("pid", pid);
-    add_unreported_end(line, wait_status);
-    emit(LogLevel::warning, line);
-}
-
-void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms)
-{
-    log_limit_cleared(limit_cleared("spare_exits").add("exited", deaths), duration_ms);
-}
-
-void log_children_limit_reached(unsigned max_children)
-{
-    emit(LogLevel::notice, limit_reached("max_children")
-                               .add("max_children", max_children)
-                               .add("effect", "new clients wait in the listen backlog"));
-}
-
-void log_children_limit_cleared(unsigned max_children, long long duration_ms)
-{
-    log_limit_cleared(limit_cleared("max_children").add("max_children", max_children),
-                      duration_ms);
-}
-
-void log_client_limit_reached(ClientLimitKind kind, unsigned limit, const std::string& name)
-{
-    emit(LogLevel::notice, client_limit("limit reached", kind, limit, name)
-                               .add("effect", "further connections from it are closed"));
-}
-
-void log_client_limit_cleared(ClientLimitKind kind, unsigned limit, const std::string& name,
-                              std::uint64_t refused, long long duration_ms)
-{
-    log_limit_cleared(client_limit("limit cleared", kind, limit, name).add("refused", refused),
-                      duration_ms);
-}
-
-void log_refusals_began(Refusal refusal, const Endpoint& client, const char* why)
-{
-    LogLine line = limit_reached(refusal_rule(refusal));
-    line.add("peer", format_source(client));
-    add_why(line, why);
-    emit(LogLevel::notice, line.add("effect", "further refusals are counted, not logged"));
-}
-
-void log_refusals_ended(Refusal refusal, std::uint64_t refused, long long duration_ms)
-{
-    log_limit_cleared(limit_cleared(refusal_rule(refusal)).add("refused", refused), duration_ms);
-}
-
-void log_fork_limit_reached(int error, const char* consequence)
-{
-    emit(LogLevel::warning, limit_reached("fork")
-                                .add("error", std::strerror(error))
-                                .add("effect", consequence));
-}
-
-void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms)
-{
-    log_limit_cleared(limit_cleared("fork").add("failed", failures), duration_ms);
-}
-
-void log_accept_limit_reached(int error)
-{
-    emit(LogLevel::warning, limit_reached("accept4")
-                                .add("error", std::strerror(error))
-                                .add("effect", "accepting paused"));
-}
-
-void log_child_accept_limit_reached(int error)
-{
-    emit(LogLevel::warning, limit_reached("accept4")
-                                .add("error", std::strerror(error))
-                                .add("in", "child")
-                                .add("effect", "forking paused"));
-}
-
-void log_accept_limit_cleared(std::uint64_t failures, long long duration_ms)
-{
-    log_limit_cleared(limit_cleared("accept4").add("failed", failures), duration_ms);
+    log_message(LogLevel::debug, line);
 }
 
 void log_reload_request_rejected(pid_t pid)
 {
-    emit(LogLevel::error,
+    log_message(LogLevel::error,
          LogLine("reload rejected; the daemon keeps its running settings, its log says why")
              .add("pid", pid));
 }
 
 void log_reload_request_stopping(pid_t pid)
 {
-    emit(LogLevel::error,
+    log_message(LogLevel::error,
          LogLine("reload not done: the daemon is stopping").add("pid", pid));
 }
 
 void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited)
 {
-    emit(LogLevel::error, LogLine("reload unanswered")
+    log_message(LogLevel::error, LogLine("reload unanswered")
                               .add("pid", pid)
                               .add("waited", format_duration(waited)));
 }
 
 void log_reload_request_failed(const std::string& why)
 {
-    emit(LogLevel::error, LogLine("reload request failed").add("error", why));
-}
-
-namespace {
-
-// guard=N denied=N rate=N truncated=N unsent=N, in UdpDrop's order.
-LogLine& add_udp_drops(LogLine& line, const UdpCounts& counts)
-{
-    static const char* const names[udp_drop_count] = {"guard", "denied", "rate", "truncated",
-                                                      "unsent"};
-    for (std::size_t i = 0; i < udp_drop_count; ++i) {
-        line.add(names[i], counts.dropped[i]);
-    }
-    return line;
-}
-
-}  // namespace
-
-void log_udp_child_exited(pid_t pid, int wait_status)
-{
-    LogLine line("udp child exited; forking another after a pause");
-    line.add("pid", pid);
-    // Exit 0: it read a stop signal that someone sent it alone.
-    if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == child_reported) {
-        line.add("reason", "stopped");
-    } else {
-        add_unreported_end(line, wait_status);
-    }
-    emit(LogLevel::warning, line);
-}
-
-void log_udp_fork_failed(int error)
-{
-    emit(LogLevel::warning, LogLine("udp child fork failed; forking another after a pause")
-                                .add("error", std::strerror(error)));
-}
-
-void log_udp_down_cleared(std::uint64_t times, long long duration_ms)
-{
-    log_limit_cleared(limit_cleared("udp_child").add("down", times), duration_ms);
-}
-
-void log_udp_drops_reached(const UdpCounts& first)
-{
-    LogLine line = limit_reached("udp_drops");
-    add_udp_drops(line, first);
-    emit(LogLevel::notice,
-         line.add("effect", "further drops are summed up when they stop"));
-}
-
-void log_udp_drops_cleared(const UdpCounts& dropped, long long duration_ms)
-{
-    LogLine line = limit_cleared("udp_drops");
-    line.add("dropped", dropped.dropped_total());
-    log_limit_cleared(add_udp_drops(line, dropped), duration_ms);
-}
-
-void log_udp_sockets_unused(const std::string& sockets)
-{
-    emit(LogLevel::notice, LogLine("socket activation: UDP sockets not served")
-                               .add("udp", "off")
-                               .add("sockets", sockets));
-}
-
-void log_udp_no_socket_from_unit()
-{
-    emit(LogLevel::notice, LogLine("socket activation: the socket unit passes no UDP socket")
-                               .add("udp", "on")
-                               .add("served", "no"));
+    log_message(LogLevel::error, LogLine("reload request failed").add("error", why));
 }
 
 }  // namespace echod

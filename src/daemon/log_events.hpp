@@ -1,4 +1,5 @@
-// Every line the master logs, one function per event, each with its fixed wording (man/echod.8,
+// Every line the master logs, one function per event (in log_events.cpp, and the limit
+// episodes in log_episodes.cpp), each with its fixed wording (man/echod.8,
 // LOGGING, lists them; tests and operators grep for them). Every line is logfmt,
 // msg="..." key=value ..., built by LogLine (daemon/logfmt.hpp). Call sites pass values and
 // never build a line themselves. Lines logged per connection check their level
