@@ -41,7 +41,7 @@ start_echod() {
     # The ready line names the port; give it 10 s.
     port=
     for _ in $(seq 100); do
-        port=$(sed -n 's/.* ready .* port=\([0-9]*\) .*/\1/p' "$work/echod.log" | head -n 1)
+        port=$(sed -n 's/.* msg="ready" .* port=\([0-9]*\) .*/\1/p' "$work/echod.log" | head -n 1)
         [[ -n $port ]] && break
         kill -0 "$echod_pid" 2>/dev/null || fail "echod exited before its ready line"
         sleep 0.1
@@ -89,6 +89,6 @@ run_bench stream --connections 1 --bytes 1M --proxy-v2
 run_bench hold --connections 20 --server-pid "$echod_pid" --proxy-v2
 [[ $result == *" established=20 echoed=20 "* ]] || fail "hold --proxy-v2: not all 20 echoed: $result"
 stop_echod
-grep -q ' connection closed peer=127\.0\.0\.[0-9]*:[0-9]* via=.* bytes_in=64 bytes_out=64 ' "$work/echod.log" ||
+grep -q ' msg="connection closed" peer=127\.0\.0\.[0-9]*:[0-9]* via=.* bytes_in=64 bytes_out=64 ' "$work/echod.log" ||
     fail "no 'connection closed ... via= ... bytes_out=64' line: the header was not read, or was echoed"
 echo "bench_smoke: ok"

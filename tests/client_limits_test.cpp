@@ -85,8 +85,8 @@ void clients_within_their_limit_are_never_refused(const std::string& mode)
     BOOST_TEST(served.load() > 100);
     BOOST_TEST(failed.load() == 0);
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status .* refused=0 ");
-    BOOST_TEST(echod.daemon.count("limit reached") == 0u);
+    echod.daemon.wait_for("msg=\"status\" .* refused=0 ");
+    BOOST_TEST(echod.daemon.count("msg=\"limit reached\"") == 0u);
 }
 
 void max_per_network_refuses_a_busy_network_and_serves_others(const std::string& mode)
@@ -99,10 +99,10 @@ void max_per_network_refuses_a_busy_network_and_serves_others(const std::string&
     expect_refused(echod.port, "127.0.0.4");  // the same /24
     UniqueFd other = connect_tcp("127.0.0.1", echod.port, "127.0.1.2");
     expect_echo(other.get(), "another /24");
-    echod.daemon.wait_for("notice: limit reached: max_per_network=2 network=127.0.0.0/24; "
-                          "further connections from it are closed");
+    echod.daemon.wait_for("notice: msg=\"limit reached\" limit=max_per_network max_per_network=2 network=127.0.0.0/24 "
+                          "effect=\"further connections from it are closed\"");
     a.reset();
-    echod.daemon.wait_for("limit cleared: max_per_network=2 network=127.0.0.0/24 refused=1 "
+    echod.daemon.wait_for("msg=\"limit cleared\" limit=max_per_network max_per_network=2 network=127.0.0.0/24 refused=1 "
                           "duration_ms=\\d+$");
     UniqueFd again = connect_tcp("127.0.0.1", echod.port, "127.0.0.4");
     expect_echo(again.get(), "room again");
@@ -118,7 +118,7 @@ void a_reload_that_turns_max_per_source_on_counts_the_open_connections(const std
     }
     const std::vector<pid_t> old_children = child_pids(echod.daemon.pid());
     echod.reload(with_loopback_defaults(mode + "max_per_source = 2\n"));
-    echod.daemon.wait_for("reloaded .* max_per_source=2 ");
+    echod.daemon.wait_for("msg=\"reloaded\" .* max_per_source=2 ");
     // Only the three busy children may be left of those forked before the reload.
     BOOST_TEST_REQUIRE(wait_children_gone(echod.daemon.pid(), old_children, 3));
     for (int i = 0; i < 3; ++i) {
@@ -128,7 +128,7 @@ void a_reload_that_turns_max_per_source_on_counts_the_open_connections(const std
         expect_echo(fd.get(), "still served");
     }
     before.clear();
-    echod.daemon.wait_count("connection closed .* reason=eof$", 3);
+    echod.daemon.wait_count("msg=\"connection closed\" .* reason=eof$", 3);
     UniqueFd after = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
     expect_echo(after.get(), "under the limit again");
 }
@@ -160,9 +160,9 @@ void max_session_ends_a_trickling_client(const std::string& mode)
     BOOST_TEST((lasted >= 1900ms && lasted < 3500ms),
                "closed after " << std::chrono::duration_cast<std::chrono::milliseconds>(lasted).count()
                                << " ms");
-    echod.daemon.wait_for("info: connection closed .* reason=session$");
+    echod.daemon.wait_for("info: msg=\"connection closed\" .* reason=session$");
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status .* session=1 ");
+    echod.daemon.wait_for("msg=\"status\" .* session=1 ");
 }
 
 }  // namespace
@@ -238,8 +238,8 @@ BOOST_AUTO_TEST_CASE(prefork_a_child_killed_before_it_could_report_leaks_no_coun
     BOOST_TEST(wait_closed(stuck.get()));
     // Logged as a spare that died (the master never heard of the connection), or, if the
     // child was only slow and its `accepted` record got through, as a killed connection.
-    echod.daemon.wait_for("(spare child exited pid=\\d+|connection closed .*) reason=killed signal=9");
+    echod.daemon.wait_for("(msg=\"spare child exited; forking paused\" pid=\\d+|msg=\"connection closed\" .*) reason=killed signal=9");
     UniqueFd again = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
     expect_echo(again.get(), "the source is free again");
-    BOOST_TEST(echod.daemon.count("limit reached: max_per_source") == 0u);
+    BOOST_TEST(echod.daemon.count("msg=\"limit reached\" limit=max_per_source") == 0u);
 }

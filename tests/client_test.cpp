@@ -410,7 +410,7 @@ BOOST_AUTO_TEST_CASE(client_measures_round_trips_on_one_connection)
                                           [](const auto& a, const auto& b) { return a.time_ms < b.time_ms; });
     BOOST_TEST(measured.rtt[0] == fastest->time_ms);
     // One connection carried all five round trips, and nothing more.
-    echod.daemon.wait_for("connection closed .* bytes_in=5000 bytes_out=5000 ");
+    echod.daemon.wait_for("msg=\"connection closed\" .* bytes_in=5000 bytes_out=5000 ");
     BOOST_TEST(echod.daemon.count("connection closed") == 1u, echod.daemon.log());
 }
 
@@ -435,7 +435,7 @@ BOOST_AUTO_TEST_CASE(client_measures_round_trips_on_new_connections)
     BOOST_TEST(measured.failed == 0);
     check_figures(measured.rtt, "rtt");
     check_figures(measured.connect, "connect");
-    echod.daemon.wait_count("connection closed .* bytes_in=70000 bytes_out=70000 ", 3);
+    echod.daemon.wait_count("msg=\"connection closed\" .* bytes_in=70000 bytes_out=70000 ", 3);
 }
 
 // On one connection, a failed round trip is counted, and the next opens a new connection:

@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE(any_tcp_client_gets_its_bytes_back)
     const CommandResult client = run_command({client_path(), "127.0.0.1", port, "Hello", "world!"});
     BOOST_TEST(client.status == 0, client.err);
     BOOST_TEST(client.out == "Hello world!\n");
-    echod.daemon.wait_for(R"(connection closed peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=12 bytes_out=12 duration_ms=\d+ reason=eof$)");
+    echod.daemon.wait_for(R"(msg="connection closed" peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=12 bytes_out=12 duration_ms=\d+ reason=eof$)");
 }
 
 BOOST_AUTO_TEST_CASE(sixteen_mib_of_every_byte_value_come_back_identical)
@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(two_hundred_concurrent_clients_are_all_echoed)
         BOOST_TEST(recv_exact(clients[i].get(), expected.size()) == expected);
     }
     clients.clear();
-    echod.daemon.wait_count("connection closed .* reason=eof$", 200);
+    echod.daemon.wait_closed_count(200);
 }
 
 BOOST_AUTO_TEST_CASE(urgent_data_is_echoed_inline_and_counted)
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(urgent_data_is_echoed_inline_and_counted)
     // Regression: MSG_OOB "X" between "abc" and "def" came back "abcdef", bytes_in=6.
     Echod echod("");
     BOOST_TEST(echo_with_urgent_byte("127.0.0.1", echod.port) == "abcXdef");
-    echod.daemon.wait_for(R"(connection closed peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=7 bytes_out=7 duration_ms=\d+ reason=eof$)");
+    echod.daemon.wait_for(R"(msg="connection closed" peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=7 bytes_out=7 duration_ms=\d+ reason=eof$)");
 }
 
 BOOST_AUTO_TEST_CASE(idle_timeout_closes_and_logs_reason_idle)
@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(a_client_that_never_reads_is_closed_as_stalled)
         pollfd writable{fd.get(), POLLOUT, 0};
         ::poll(&writable, 1, 100);
     }
-    echod.daemon.wait_for("connection closed .* reason=stall$");
+    echod.daemon.wait_for("msg=\"connection closed\" .* reason=stall$");
 }
 
 BOOST_AUTO_TEST_CASE(a_reset_mid_stream_is_logged_as_reset)
@@ -145,9 +145,9 @@ BOOST_AUTO_TEST_CASE(a_reset_mid_stream_is_logged_as_reset)
     const linger hard{1, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     fd.reset();  // RST
-    echod.daemon.wait_for("connection closed .* reason=reset error=\"Connection reset by peer\"$");
+    echod.daemon.wait_for("msg=\"connection closed\" .* reason=reset error=\"Connection reset by peer\"$");
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=0 served=1 refused=0 fork_failed=0 eof=0 idle=0 stall=0 reset=1 ");
+    echod.daemon.wait_for("msg=\"status\" active=0 served=1 refused=0 fork_failed=0 eof=0 idle=0 stall=0 reset=1 ");
     BOOST_TEST_MESSAGE("FIGURE reset mid-stream (SO_LINGER 0 after 100000 bytes): child exited "
                        "0, logged reason=reset, counters served=1 reset=1 active=0");
 }
@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(a_reset_mid_stream_is_logged_as_reset)
 BOOST_AUTO_TEST_CASE(by_default_both_address_families_listen)
 {
     Echod echod("# no address set: the default, both families\n");
-    const std::string ready = echod.daemon.wait_for("ready ");
+    const std::string ready = echod.daemon.wait_for("msg=\"ready\" ");
     BOOST_TEST(ready.find("listening=0.0.0.0:" + std::to_string(echod.port)) != std::string::npos,
                ready);
     BOOST_TEST(ready.find("[::]:" + std::to_string(echod.port)) != std::string::npos, ready);
@@ -172,9 +172,9 @@ BOOST_AUTO_TEST_CASE(after_two_thousand_connections_no_zombie_and_no_leaked_desc
         BOOST_TEST_REQUIRE(round_trip(echod.port, "n" + std::to_string(i)) == "n" + std::to_string(i));
     }
     // Each client closed after its echo; wait until the master has reaped all 2000.
-    echod.daemon.wait_count("connection closed .* reason=eof$", 2000);
+    echod.daemon.wait_closed_count(2000);
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=0 served=2000 refused=0 fork_failed=0 eof=2000 ");
+    echod.daemon.wait_for("msg=\"status\" active=0 served=2000 refused=0 fork_failed=0 eof=2000 ");
     BOOST_TEST(zombie_children(echod.daemon.pid()) == 0u);
     BOOST_TEST(live_children(echod.daemon.pid()) == 0u);
     BOOST_TEST(open_fd_count(echod.daemon.pid()) == fds_at_start);
@@ -196,7 +196,7 @@ BOOST_AUTO_TEST_CASE(under_the_journal_lines_carry_syslog_priorities)
         {"sh", "-c", "set -- $(stat -L -c '%d %i' /proc/self/fd/2); JOURNAL_STREAM=$1:$2 exec \"$0\" --config \"$ECHOD_TEST_CONFIG\"", echod_path()},
         "", std::chrono::seconds(10), {{"ECHOD_TEST_CONFIG", config}});
     BOOST_TEST(journal.status == 78);
-    BOOST_TEST(journal.err.rfind("<3>config error: " + config + ":1: key 'port'", 0) == 0u,
+    BOOST_TEST(journal.err.rfind("<3>msg=\"config error\" error=\"" + config + ":1: key 'port'", 0) == 0u,
                journal.err);
 }
 
@@ -296,16 +296,16 @@ BOOST_AUTO_TEST_CASE(a_port_in_use_exits_71)
     const std::string config = dir.write("echod.conf", "address = 127.0.0.1\nport = " + std::to_string(first.port) + "\n");
     const CommandResult second = run_command({echod_path(), "--config", config});
     BOOST_TEST(second.status == 71);
-    BOOST_TEST(second.err.find("cannot start: bind 127.0.0.1:" + std::to_string(first.port) +
-                               ": Address already in use") != std::string::npos, second.err);
+    BOOST_TEST(second.err.find("msg=\"cannot start\" error=\"bind 127.0.0.1:" +
+                               std::to_string(first.port) + ": Address already in use\"") != std::string::npos, second.err);
 }
 
 BOOST_AUTO_TEST_CASE(without_ipv6_the_default_listens_on_ipv4_alone_and_says_so)
 {
     Echod echod("# no address set: the default, both families\n", {}, {NO_IPV6_EXEC});
-    echod.daemon.wait_for("notice: IPv6 is not available on this host \\(socket \\[::\\]:\\d+: "
-                          "Address family not supported by protocol\\); listening on IPv4 only");
-    const std::string ready = echod.daemon.wait_for("ready ");
+    echod.daemon.wait_for("notice: msg=\"IPv6 is not available; listening on IPv4 only\" "
+                          "error=\"socket \\[::\\]:\\d+: Address family not supported by protocol\"$");
+    const std::string ready = echod.daemon.wait_for("msg=\"ready\" ");
     BOOST_TEST(ready.find("listening=0.0.0.0:" + std::to_string(echod.port) + " ") != std::string::npos,
                ready);
     BOOST_TEST(round_trip(echod.port, "v4 only") == "v4 only");
@@ -314,15 +314,15 @@ BOOST_AUTO_TEST_CASE(without_ipv6_the_default_listens_on_ipv4_alone_and_says_so)
     const std::string config = dir.write("echod.conf", "port = 0\naddress = ::1\n");
     const CommandResult named = run_command({NO_IPV6_EXEC, echod_path(), "--config", config});
     BOOST_TEST(named.status == 71);
-    BOOST_TEST(named.err.find("cannot start: socket [::1]:0: Address family not supported") !=
+    BOOST_TEST(named.err.find("msg=\"cannot start\" error=\"socket [::1]:0: Address family not supported") !=
                    std::string::npos, named.err);
 }
 
 BOOST_AUTO_TEST_CASE(terminal_lines_carry_a_timestamp_and_the_pid)
 {
     Echod echod("");
-    const std::string ready = echod.daemon.wait_for("ready ");
-    const std::regex format(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} echod\[(\d+)\] notice: ready listening=)");
+    const std::string ready = echod.daemon.wait_for("msg=\"ready\" ");
+    const std::regex format(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d echod\[(\d+)\] notice: msg="ready" listening=)");
     std::smatch match;
     BOOST_TEST_REQUIRE(std::regex_search(ready, match, format), ready);
     BOOST_TEST(std::stoi(match[1]) == echod.daemon.pid());
@@ -334,9 +334,8 @@ BOOST_AUTO_TEST_CASE(a_backlog_above_somaxconn_is_logged_as_clamped)
     std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
     BOOST_TEST_REQUIRE((somaxconn > 0 && somaxconn < 65535), "somaxconn=" << somaxconn);
     Echod echod("backlog = " + std::to_string(somaxconn + 1) + "\n");
-    echod.daemon.wait_for("warning: backlog=" + std::to_string(somaxconn + 1) +
-                          " exceeds net.core.somaxconn; the kernel clamps it to " +
-                          std::to_string(somaxconn) + "$");
+    echod.daemon.wait_for("warning: msg=\"backlog clamped by net.core.somaxconn\" backlog=" +
+                          std::to_string(somaxconn + 1) + " effective=" + std::to_string(somaxconn) + "$");
     BOOST_TEST(ss_backlog(echod.port) == somaxconn);
 }
 
@@ -352,8 +351,8 @@ BOOST_AUTO_TEST_CASE(the_clamped_backlog_is_found_without_proc_sys,
         "mount -t proc -o subset=pid proc /proc && ! test -e /proc/sys/net && exec \"$@\"",
         "sh"};
     Echod echod("backlog = 100\n", {}, private_net_and_proc);
-    echod.daemon.wait_for("warning: backlog=100 exceeds net.core.somaxconn; the kernel clamps it "
-                          "to 64$");
+    echod.daemon.wait_for("warning: msg=\"backlog clamped by net.core.somaxconn\" backlog=100 "
+                          "effective=64$");
 }
 
 BOOST_AUTO_TEST_CASE(a_child_holds_only_its_connection_report_pipe_and_signalfd)
@@ -407,9 +406,9 @@ BOOST_AUTO_TEST_CASE(signal_dispositions_inherited_from_the_launcher_do_not_matt
     for (int i = 0; i < 3; ++i) {  // one slot: each must be reaped for the next to be served
         BOOST_TEST(round_trip(echod.port, "again") == "again");
     }
-    echod.daemon.wait_count("connection closed .* reason=eof$", 3);
+    echod.daemon.wait_count("msg=\"connection closed\" .* reason=eof$", 3);
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=0 served=3 ");
+    echod.daemon.wait_for("msg=\"status\" active=0 served=3 ");
     echod.daemon.signal(SIGTERM);
     BOOST_TEST(echod.daemon.wait_exit(5s) == 0);
 }
@@ -439,7 +438,7 @@ BOOST_AUTO_TEST_CASE(sigusr2_does_not_stop_the_master)
     Echod echod("");
     echod.daemon.signal(SIGUSR2);
     echod.daemon.signal(SIGUSR1);  // signals are read in order: the status line follows
-    echod.daemon.wait_for("status active=0 ");
+    echod.daemon.wait_for("msg=\"status\" active=0 ");
     BOOST_TEST(round_trip(echod.port, "still up") == "still up");
 }
 
@@ -450,7 +449,7 @@ BOOST_AUTO_TEST_CASE(started_with_standard_descriptors_closed_connections_still_
     Echod echod("", {}, {"sh", "-c", "exec \"$@\" <&- >&-", "sh"});
     // Moving the port frees the old listener's descriptor number.
     echod.reload("address = 127.0.0.1\nport = " + std::to_string(free_port()) + "\n");
-    const std::uint16_t port = port_in(echod.daemon.wait_for("reloaded "));
+    const std::uint16_t port = port_in(echod.daemon.wait_for("msg=\"reloaded\" "));
     BOOST_TEST(round_trip(port, "fd") == "fd");
     echod.daemon.wait_for("bytes_in=2 bytes_out=2 .*reason=eof$");
     BOOST_TEST(echod.daemon.count("reason=failed") == 0u);
@@ -460,7 +459,7 @@ BOOST_AUTO_TEST_CASE(started_as_root_it_drops_to_the_configured_user,
                      *boost::unit_test::precondition(RunningAsRoot()))
 {
     Echod echod("user = nobody\n");
-    echod.daemon.wait_for("info: dropped privileges user=nobody uid=65534 gid=65534");
+    echod.daemon.wait_for("info: msg=\"dropped privileges\" user=nobody uid=65534 gid=65534");
     BOOST_TEST(round_trip(echod.port, "unprivileged") == "unprivileged");
     std::ifstream status("/proc/" + std::to_string(echod.daemon.pid()) + "/status");
     std::string line;

@@ -431,13 +431,13 @@ private:
     }
 };
 
-const std::string closed_line = R"(info: connection closed peer=)";
+const std::string closed_line = R"(info: msg="connection closed" peer=)";
 
 // The per-connection line of a client that came through the balancer.
 std::string closed_through_balancer(const std::string& client, std::uint16_t client_port)
 {
     const std::string address = std::regex_replace(client, std::regex(R"(\.)"), R"(\.)");
-    return "info: connection closed peer=" + address + ":" + std::to_string(client_port) +
+    return "info: msg=\"connection closed\" peer=" + address + ":" + std::to_string(client_port) +
            R"( via=127\.0\.0\.1:\d+ pid=\d+ )";
 }
 
@@ -546,8 +546,8 @@ BOOST_AUTO_TEST_CASE(max_per_source_applies_to_the_real_client)
     }
     BOOST_TEST_REQUIRE(!refusing.empty(), describe(after));
     cluster.instance(refusing).daemon.wait_for(
-        R"(notice: limit reached: max_per_source=2 source=127\.0\.0\.2; )"
-        "further connections from it are closed");
+        R"(notice: msg="limit reached" limit=max_per_source max_per_source=2 source=127\.0\.0\.2 )"
+        "effect=\"further connections from it are closed\"");
     // ...while client B, through the same balancer, is served, and A's six go on.
     UniqueFd b = connect_tcp(balancer, cluster.port, "127.0.0.3");
     expect_echo(b.get(), "B is served");
@@ -569,8 +569,8 @@ BOOST_AUTO_TEST_CASE(a_client_outside_proxy_trusted_is_refused_straight_to_an_in
         send_regardless(client.get(), first_bytes);
         BOOST_TEST(wait_closed(client.get(), 5s), "an untrusted client was not refused");
     }
-    echod.daemon.wait_for(R"(notice: limit reached: proxy_trusted refused peer=127\.0\.0\.2; )"
-                          "further refusals are counted, not logged");
+    echod.daemon.wait_for(R"(notice: msg="limit reached" limit=proxy_trusted peer=127\.0\.0\.2 )"
+                          "effect=\"further refusals are counted, not logged\"");
     // From the trusted address, the same header is taken: the echo has only what followed
     // it, and the log names the client in the header.
     UniqueFd trusted = connect_tcp("127.0.0.1", echod.port, balancer);
@@ -579,7 +579,7 @@ BOOST_AUTO_TEST_CASE(a_client_outside_proxy_trusted_is_refused_straight_to_an_in
     expect_echo(trusted.get(), "hello");
     ::shutdown(trusted.get(), SHUT_WR);
     BOOST_TEST(wait_closed(trusted.get()));
-    echod.daemon.wait_for(R"(info: connection closed peer=127\.0\.0\.7:4242 via=127\.0\.0\.1:)" +
+    echod.daemon.wait_for(R"(info: msg="connection closed" peer=127\.0\.0\.7:4242 via=127\.0\.0\.1:)" +
                           std::to_string(trusted_port) + " pid=\\d+ bytes_in=5 bytes_out=5 ");
     BOOST_TEST(echod.daemon.count(R"(peer=127\.0\.0\.2:.* bytes_out=[1-9])") == 0u,
                echod.daemon.log());
@@ -591,7 +591,7 @@ BOOST_AUTO_TEST_CASE(health_checks_keep_every_instance_up_and_are_logged_at_debu
     Cluster cluster("", "log_level = debug\n");
     Daemon& debug = cluster.echods[0]->daemon;
     // Each check is a v2 LOCAL connection: "echod-check" echoed, logged at debug only.
-    debug.wait_count(R"(debug: connection closed peer=127\.0\.0\.1:\d+ pid=\d+ local=yes )"
+    debug.wait_count(R"(debug: msg="connection closed" peer=127\.0\.0\.1:\d+ pid=\d+ local=yes )"
                      R"(bytes_in=11 bytes_out=11 duration_ms=\d+ reason=eof$)",
                      5, 10s);
     const ServerStats servers = cluster.servers();
@@ -633,7 +633,7 @@ BOOST_AUTO_TEST_CASE(sigterm_to_one_instance_under_a_client_loop_fails_no_client
     BOOST_TEST(servers.at("echod1").at("status") == "UP", describe(servers));
     BOOST_TEST(servers.at("echod2").at("status") == "UP", describe(servers));
     BOOST_TEST_MESSAGE("after SIGTERM to echod3:" << describe(servers));
-    stopped.daemon.wait_for(R"(notice: stopping signal=SIGTERM active=[1-9]\d* )");
+    stopped.daemon.wait_for(R"(notice: msg="stopping" signal=SIGTERM active=[1-9]\d* )");
     // The long sessions, echod3's too, go on echoing after it is DOWN, and end cleanly.
     for (UniqueFd& fd : long_sessions) {
         expect_echo(fd.get(), "after the stop");
@@ -641,7 +641,7 @@ BOOST_AUTO_TEST_CASE(sigterm_to_one_instance_under_a_client_loop_fails_no_client
         BOOST_TEST(wait_closed(fd.get()));
     }
     BOOST_TEST(stopped.daemon.wait_exit(15s) == 0);
-    const std::string drained = R"(info: connection closed peer=127\.0\.0\.[2-4]:()" + long_ports +
+    const std::string drained = R"(info: msg="connection closed" peer=127\.0\.0\.[2-4]:()" + long_ports +
                                 R"() via=.* bytes_in=26 bytes_out=26 .*reason=eof$)";
     BOOST_TEST(stopped.daemon.count(drained) == 1u, stopped.daemon.log());
     BOOST_TEST(stopped.daemon.count("reason=shutdown") == 0u, stopped.daemon.log());
@@ -694,10 +694,10 @@ BOOST_AUTO_TEST_CASE(a_reload_of_one_instance_is_invisible_to_clients)
     });
     BOOST_TEST(loop.failures.empty(), loop_report(loop, *cluster.haproxy));
     const std::string port = std::to_string(reloaded.port);
-    reloaded.daemon.wait_for("notice: reloaded listening=127.0.0.1:" + port + " port=" + port +
+    reloaded.daemon.wait_for("notice: msg=\"reloaded\" listening=127.0.0.1:" + port + " port=" + port +
                              " .* max_per_source=30 ");
     // It served clients after the reload too, and HAProxy never saw it go.
-    reloaded.daemon.wait_for(R"(info: connection closed peer=127\.0\.0\.[2-9]:\d+ via=)", 10s,
+    reloaded.daemon.wait_for(R"(info: msg="connection closed" peer=127\.0\.0\.[2-9]:\d+ via=)", 10s,
                              after_reload);
     const ServerStats servers = cluster.servers();
     for (const auto& [name, row] : servers) {

@@ -260,7 +260,8 @@ void Daemon::read_log(int fd)
 
 std::uint16_t Daemon::wait_ready(std::chrono::milliseconds timeout)
 {
-    return port_in(wait_for(R"(notice: ready listening=\S+ port=\d+)", timeout));
+    // On a terminal, or under the journal (with its <N> priority).
+    return port_in(wait_for(R"((notice: |^<5>)msg="ready" listening=\S+ port=\d+)", timeout));
 }
 
 std::uint16_t port_in(const std::string& line)
@@ -312,6 +313,66 @@ void Daemon::wait_count(const std::string& pattern, std::size_t n,
         }
         if (log_closed_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
             BOOST_FAIL("only " << found << " of " << n << " log lines match /" << pattern << "/");
+        }
+    }
+}
+
+namespace {
+
+// What one log line adds to the connections closed for a reason (`lines`, `summaries`:
+// the patterns closed_count builds).
+std::size_t closed_in(const std::string& line, const std::regex& lines, const std::regex& summaries)
+{
+    std::smatch match;
+    if (std::regex_search(line, match, summaries)) {
+        return std::stoul(match[1]);
+    }
+    return std::regex_search(line, lines) ? 1 : 0;
+}
+
+std::regex closed_line(const std::string& reason)
+{
+    return std::regex("msg=\"connection closed\" .* reason=" + reason + "( |$)");
+}
+
+std::regex summary_line(const std::string& reason)
+{
+    return std::regex("msg=\"connections summary\" .* " + reason + "=(\\d+) ");
+}
+
+}  // namespace
+
+std::size_t Daemon::closed_count(const std::string& reason) const
+{
+    const std::regex lines = closed_line(reason);
+    const std::regex summaries = summary_line(reason);
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::size_t n = 0;
+    for (const std::string& line : lines_) {
+        n += closed_in(line, lines, summaries);
+    }
+    return n;
+}
+
+void Daemon::wait_closed_count(std::size_t n, const std::string& reason,
+                               std::chrono::milliseconds timeout)
+{
+    const std::regex lines = closed_line(reason);
+    const std::regex summaries = summary_line(reason);
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::size_t found = 0;
+    std::size_t seen = 0;
+    const Clock::time_point deadline = Clock::now() + timeout;
+    for (;;) {
+        for (; seen < lines_.size(); ++seen) {
+            found += closed_in(lines_[seen], lines, summaries);
+        }
+        if (found >= n) {
+            return;
+        }
+        if (log_closed_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+            BOOST_FAIL("only " << found << " of " << n << " connections closed with reason="
+                               << reason << " in the log");
         }
     }
 }

@@ -77,6 +77,12 @@ public:
     // Waits until `n` lines match `pattern` in all; fails the test on timeout.
     void wait_count(const std::string& pattern, std::size_t n,
                     std::chrono::milliseconds timeout = 30s);
+    // Connections closed for `reason` (eof, idle, ...) as the log tells them: a `connection
+    // closed` line each, or counted in a `connections summary` line (echod writes those
+    // instead of per-connection lines under a flood).
+    std::size_t closed_count(const std::string& reason = "eof") const;
+    void wait_closed_count(std::size_t n, const std::string& reason = "eof",
+                           std::chrono::milliseconds timeout = 30s);
     std::size_t line_count() const;
     std::size_t count(const std::string& pattern) const;
     std::string log() const;

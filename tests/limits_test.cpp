@@ -23,7 +23,7 @@ BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_and_are_served_
     }
     BOOST_TEST(recv_exact(clients[0].get(), 7) == "client0");
     BOOST_TEST(recv_exact(clients[1].get(), 7) == "client1");
-    echod.daemon.wait_for("limit reached: max_children=2; new clients wait in the listen backlog");
+    echod.daemon.wait_for("msg=\"limit reached\" limit=max_children max_children=2 effect=\"new clients wait in the listen backlog\"");
     // The other three are connected, unanswered and not closed: they wait.
     for (int i = 2; i < 5; ++i) {
         BOOST_TEST(nothing_arrives(clients[i].get(), 300ms));
@@ -33,32 +33,31 @@ BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_and_are_served_
         BOOST_TEST(recv_exact(clients[i].get(), 7) == "client" + std::to_string(i));
     }
     clients.clear();
-    echod.daemon.wait_for("limit cleared: max_children=2 duration_ms=\\d+$");
-    echod.daemon.wait_count("connection closed .* reason=eof$", 5);
+    echod.daemon.wait_for("msg=\"limit cleared\" limit=max_children max_children=2 duration_ms=\\d+$");
+    echod.daemon.wait_count("msg=\"connection closed\" .* reason=eof$", 5);
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=0 served=5 refused=0 ");
-    BOOST_TEST(echod.daemon.count("limit reached: max_children") == 1u);
+    echod.daemon.wait_for("msg=\"status\" active=0 served=5 refused=0 ");
+    BOOST_TEST(echod.daemon.count("msg=\"limit reached\" limit=max_children") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_backlog_below_max_children_is_noted_at_start_and_at_reload)
 {
     // The kernel queues backlog + 1 clients; beyond that it drops or resets them, and echod
     // never sees them. So it says so once, where an operator looks: at start and at reload.
-    const std::string note = "notice: backlog=4 is below max_children=8; a burst of more than 5 "
-                             "clients beyond max_children may be refused by the kernel$";
+    const std::string note = "notice: msg=\"backlog below max_children; a longer burst may be refused\" "
+                             "backlog=4 max_children=8 queued_at_most=5$";
     Echod echod("backlog = 4\nmax_children = 8\n");
     echod.daemon.wait_for(note);
     BOOST_TEST(echod.daemon.count(note) == 1u);
 
     echod.reload("address = 127.0.0.1\nport = 0\nbacklog = 8\nmax_children = 8\n");
-    echod.daemon.wait_for("notice: reloaded .* backlog=8 max_children=8 ");
-    BOOST_TEST(echod.daemon.count("is below max_children") == 1u);  // not below: nothing said
+    echod.daemon.wait_for("notice: msg=\"reloaded\" .* backlog=8 max_children=8 ");
+    BOOST_TEST(echod.daemon.count("backlog below max_children") == 1u);  // not below: nothing said
 
     echod.reload("address = 127.0.0.1\nport = 0\nbacklog = 8\nmax_children = 20\n");
-    echod.daemon.wait_for("notice: reloaded .* backlog=8 max_children=20 ");
-    BOOST_TEST(echod.daemon.count("notice: backlog=8 is below max_children=20; a burst of more "
-                                  "than 9 clients beyond max_children may be refused by the "
-                                  "kernel$") == 1u, echod.daemon.log());
+    echod.daemon.wait_for("notice: msg=\"reloaded\" .* backlog=8 max_children=20 ");
+    BOOST_TEST(echod.daemon.count("notice: msg=\"backlog below max_children; a longer burst may be refused\" "
+                                  "backlog=8 max_children=20 queued_at_most=9$") == 1u, echod.daemon.log());
 }
 
 BOOST_AUTO_TEST_CASE(max_per_source_refuses_the_extra_one_and_serves_other_sources)
@@ -77,16 +76,16 @@ BOOST_AUTO_TEST_CASE(max_per_source_refuses_the_extra_one_and_serves_other_sourc
     }
     UniqueFd b1 = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
     expect_echo(b1.get(), "other source");
-    echod.daemon.wait_for("limit reached: max_per_source=2 source=127.0.0.1; further connections from it are closed");
-    BOOST_TEST(echod.daemon.count("limit reached: max_per_source") == 1u);
+    echod.daemon.wait_for("msg=\"limit reached\" limit=max_per_source max_per_source=2 source=127.0.0.1 effect=\"further connections from it are closed\"");
+    BOOST_TEST(echod.daemon.count("msg=\"limit reached\" limit=max_per_source") == 1u);
 
     // Its slot released, the episode ends with its count and the source is served again.
     a1.reset();
-    echod.daemon.wait_for("limit cleared: max_per_source=2 source=127.0.0.1 refused=2 duration_ms=\\d+$");
+    echod.daemon.wait_for("msg=\"limit cleared\" limit=max_per_source max_per_source=2 source=127.0.0.1 refused=2 duration_ms=\\d+$");
     UniqueFd a3 = connect_tcp("127.0.0.1", echod.port, "127.0.0.1");
     expect_echo(a3.get(), "a3");
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=3 served=1 refused=2 ");
+    echod.daemon.wait_for("msg=\"status\" active=3 served=1 refused=2 ");
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_fork_drops_one_client_backs_off_and_recovers,
@@ -113,7 +112,8 @@ BOOST_AUTO_TEST_CASE(a_failing_fork_drops_one_client_backs_off_and_recovers,
         closed_too += nothing_arrives(queued[i].get(), 0ms) ? 0 : 1;
     }
     BOOST_TEST(closed_too < 3u, closed_too << " more queued clients were dropped at once");
-    echod.daemon.wait_for("warning: limit reached: fork failed \\(Resource temporarily unavailable\\); dropping clients and backing off");
+    echod.daemon.wait_for("warning: msg=\"limit reached\" limit=fork error=\"Resource temporarily unavailable\" "
+                          "effect=\"dropping clients and backing off\"$");
     c1.reset();
     c2.reset();
     // Processes free up: the clients still queued are served again (past the two slots
@@ -128,11 +128,11 @@ BOOST_AUTO_TEST_CASE(a_failing_fork_drops_one_client_backs_off_and_recovers,
     }
     BOOST_TEST(served >= 1u);
     const std::string cleared =
-        echod.daemon.wait_for("limit cleared: fork failed=\\d+ clients dropped duration_ms=\\d+$");
-    BOOST_TEST(echod.daemon.count("limit reached: fork failed") == 1u);
+        echod.daemon.wait_for("msg=\"limit cleared\" limit=fork failed=\\d+ duration_ms=\\d+$");
+    BOOST_TEST(echod.daemon.count("msg=\"limit reached\" limit=fork") == 1u);
     BOOST_TEST_MESSAGE("FIGURE fork failing (RLIMIT_NPROC=3 for an unprivileged uid): one "
                        "warning for the burst, " << served << " of 3 queued clients served once "
-                       "processes freed up; " << cleared.substr(cleared.find("limit cleared")));
+                       "processes freed up; " << cleared.substr(cleared.find("msg=\"limit cleared\"")));
 }
 
 BOOST_AUTO_TEST_CASE(out_of_descriptors_pauses_accepting_without_spinning)
@@ -144,14 +144,15 @@ BOOST_AUTO_TEST_CASE(out_of_descriptors_pauses_accepting_without_spinning)
     BOOST_TEST_REQUIRE(run_command({"prlimit", "--pid", pid, "--nofile=" + in_use + ":"}).status == 0);
     UniqueFd waiting = connect_tcp("127.0.0.1", echod.port);
     send_all(waiting.get(), "patience");
-    echod.daemon.wait_for("warning: limit reached: accept4 failed \\(Too many open files\\); accepting paused");
+    echod.daemon.wait_for("warning: msg=\"limit reached\" limit=accept4 error=\"Too many open files\" "
+                          "effect=\"accepting paused\"$");
     const double cpu_before = cpu_seconds(echod.daemon.pid());
     BOOST_TEST(nothing_arrives(waiting.get(), 1500ms));  // queued, neither served nor dropped
     const double cpu_used = cpu_seconds(echod.daemon.pid()) - cpu_before;
     BOOST_TEST(cpu_used < 0.15, "the master used " << cpu_used << " s of CPU in 1.5 s");
     BOOST_TEST_REQUIRE(run_command({"prlimit", "--pid", pid, "--nofile=1024:"}).status == 0);
     BOOST_TEST(recv_exact(waiting.get(), 8, 5s) == "patience");
-    echod.daemon.wait_for("limit cleared: accept4 failed=\\d+ duration_ms=\\d+$");
+    echod.daemon.wait_for("msg=\"limit cleared\" limit=accept4 failed=\\d+ duration_ms=\\d+$");
     BOOST_TEST_MESSAGE("FIGURE out of descriptors: master CPU " << cpu_used
                        << " s over 1.5 s of paused accepting; the queued client was served "
                           "once the limit rose");

@@ -64,19 +64,19 @@ std::vector<std::string> lines_matching(const Daemon& daemon, const std::string&
 BOOST_AUTO_TEST_CASE(spares_are_forked_before_ready_and_serve_one_connection_each)
 {
     Echod echod("mode = prefork\nmin_spare_children = 3\nmax_spare_children = 6\n");
-    const std::string ready = echod.daemon.wait_for("ready ");
+    const std::string ready = echod.daemon.wait_for("msg=\"ready\" ");
     BOOST_TEST(ready.find(" mode=prefork ") != std::string::npos, ready);
     BOOST_TEST(live_children(echod.daemon.pid()) == 3u);
     for (int i = 0; i < 6; ++i) {
         UniqueFd client = connect_tcp("127.0.0.1", echod.port);
         expect_echo(client.get(), "prefork " + std::to_string(i));
     }
-    echod.daemon.wait_count(R"(info: connection closed peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=9 bytes_out=9 duration_ms=\d+ reason=eof$)", 6);
+    echod.daemon.wait_count(R"(info: msg="connection closed" peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=9 bytes_out=9 duration_ms=\d+ reason=eof$)", 6);
     // max_connections_per_child = 1 (the default): six connections, six processes.
-    BOOST_TEST(pids_of(lines_matching(echod.daemon, "connection closed")).size() == 6u);
+    BOOST_TEST(pids_of(lines_matching(echod.daemon, "msg=\"connection closed\"")).size() == 6u);
     BOOST_TEST(wait_children(echod.daemon.pid(), 3));
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=0 served=6 refused=0 fork_failed=0 eof=6 .* spare=3 ");
+    echod.daemon.wait_for("msg=\"status\" active=0 served=6 refused=0 fork_failed=0 eof=6 .* spare=3 ");
 }
 
 BOOST_AUTO_TEST_CASE(a_child_serves_up_to_max_connections_per_child_then_exits)
@@ -89,13 +89,13 @@ BOOST_AUTO_TEST_CASE(a_child_serves_up_to_max_connections_per_child_then_exits)
         ::shutdown(client.get(), SHUT_WR);
         BOOST_TEST(wait_closed(client.get()));  // served one at a time
     }
-    echod.daemon.wait_count("connection closed .* reason=eof$", 9);
+    echod.daemon.wait_count("msg=\"connection closed\" .* reason=eof$", 9);
     // Which waiting child the kernel wakes is its choice; but none serves more than 3, and
     // one that served 3 has exited.
-    const std::set<std::string> pids = pids_of(lines_matching(echod.daemon, "connection closed"));
+    const std::set<std::string> pids = pids_of(lines_matching(echod.daemon, "msg=\"connection closed\""));
     std::size_t full = 0;
     for (const std::string& pid : pids) {
-        const std::size_t n = echod.daemon.count("connection closed .* pid=" + pid + " ");
+        const std::size_t n = echod.daemon.count("msg=\"connection closed\" .* pid=" + pid + " ");
         BOOST_TEST(n <= 3u, pid);
         if (n == 3) {
             ++full;
@@ -140,23 +140,23 @@ BOOST_AUTO_TEST_CASE(max_per_source_is_applied_by_the_children_and_released_on_c
     }
     UniqueFd b1 = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
     expect_echo(b1.get(), "other source");
-    echod.daemon.wait_for("limit reached: max_per_source=2 source=127.0.0.1; further connections from it are closed");
+    echod.daemon.wait_for("msg=\"limit reached\" limit=max_per_source max_per_source=2 source=127.0.0.1 effect=\"further connections from it are closed\"");
     // A closed connection frees its slot.
     a1.reset();
-    echod.daemon.wait_for("connection closed peer=127.0.0.1:\\d+ .* reason=eof");
+    echod.daemon.wait_for("msg=\"connection closed\" peer=127.0.0.1:\\d+ .* reason=eof");
     UniqueFd a3 = connect_tcp("127.0.0.1", echod.port, "127.0.0.1");
     expect_echo(a3.get(), "a3");
     // So does a child killed mid-connection: a3's, the last accepted from 127.0.0.1.
     const std::vector<std::string> busy =
-        lines_matching(echod.daemon, R"(connection accepted peer=127\.0\.0\.1:)");
+        lines_matching(echod.daemon, R"(msg="connection accepted" peer=127\.0\.0\.1:)");
     BOOST_TEST_REQUIRE(!busy.empty());
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=3 served=1 refused=2 ");
+    echod.daemon.wait_for("msg=\"status\" active=3 served=1 refused=2 ");
     const std::set<std::string> a3_pids = pids_of({busy.back()});
     BOOST_TEST_REQUIRE(a3_pids.size() == 1u);
     const std::string a3_pid = *a3_pids.begin();
     ::kill(std::stoi(a3_pid), SIGKILL);
-    echod.daemon.wait_for("warning: connection closed peer=127.0.0.1:\\d+ pid=" + a3_pid +
+    echod.daemon.wait_for("warning: msg=\"connection closed\" peer=127.0.0.1:\\d+ pid=" + a3_pid +
                           " .* reason=killed signal=9");
     UniqueFd a4 = connect_tcp("127.0.0.1", echod.port, "127.0.0.1");
     expect_echo(a4.get(), "a4");
@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_not_refused)
     }
     BOOST_TEST(recv_exact(clients[0].get(), 7) == "client0");
     BOOST_TEST(recv_exact(clients[1].get(), 7) == "client1");
-    echod.daemon.wait_for("limit reached: max_children=2; new clients wait in the listen backlog");
+    echod.daemon.wait_for("msg=\"limit reached\" limit=max_children max_children=2 effect=\"new clients wait in the listen backlog\"");
     BOOST_TEST(nothing_arrives(clients[2].get(), 300ms));
     BOOST_TEST(live_children(echod.daemon.pid()) == 2u);
     for (int i = 2; i < 4; ++i) {
@@ -181,9 +181,9 @@ BOOST_AUTO_TEST_CASE(at_max_children_clients_wait_in_the_backlog_not_refused)
         BOOST_TEST(recv_exact(clients[i].get(), 7) == "client" + std::to_string(i));
     }
     clients.clear();
-    echod.daemon.wait_count("connection closed .* reason=eof$", 4);
+    echod.daemon.wait_count("msg=\"connection closed\" .* reason=eof$", 4);
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=0 served=4 refused=0 ");
+    echod.daemon.wait_for("msg=\"status\" active=0 served=4 refused=0 ");
 }
 
 BOOST_AUTO_TEST_CASE(urgent_data_is_echoed_inline_and_counted_in_prefork_mode)
@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(urgent_data_is_echoed_inline_and_counted_in_prefork_mode)
     for (int i = 0; i < 2; ++i) {  // a fresh child, then one that served before
         BOOST_TEST(echo_with_urgent_byte("127.0.0.1", echod.port) == "abcXdef");
     }
-    echod.daemon.wait_count(R"(connection closed peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=7 bytes_out=7 duration_ms=\d+ reason=eof$)", 2);
+    echod.daemon.wait_count(R"(msg="connection closed" peer=127\.0\.0\.1:\d+ pid=\d+ bytes_in=7 bytes_out=7 duration_ms=\d+ reason=eof$)", 2);
 }
 
 BOOST_AUTO_TEST_CASE(idle_and_stall_timeouts_hold_in_prefork_mode)
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(idle_and_stall_timeouts_hold_in_prefork_mode)
     const auto start = Clock::now();
     BOOST_TEST(wait_closed(client.get(), 5s));
     BOOST_TEST((Clock::now() - start >= 400ms));
-    echod.daemon.wait_for("connection closed .* bytes_in=12 bytes_out=12 .* reason=idle$");
+    echod.daemon.wait_for("msg=\"connection closed\" .* bytes_in=12 bytes_out=12 .* reason=idle$");
 }
 
 BOOST_AUTO_TEST_CASE(surplus_spares_are_retired_down_to_max_spare_children)
@@ -222,7 +222,7 @@ BOOST_AUTO_TEST_CASE(surplus_spares_are_retired_down_to_max_spare_children)
     }
     BOOST_TEST(live_children(echod.daemon.pid()) >= 10u);
     clients.clear();
-    echod.daemon.wait_count("connection closed .* reason=eof$", 10);
+    echod.daemon.wait_count("msg=\"connection closed\" .* reason=eof$", 10);
     // One retirement a second: from 10 or 11 spares down to 2 takes 8 to 9 s.
     BOOST_TEST(wait_children(echod.daemon.pid(), 2, 15s));
     BOOST_TEST(zombie_children(echod.daemon.pid()) == 0u);
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(reload_moves_the_port_and_replaces_every_spare_while_a_conn
     const std::uint16_t new_port = free_port();
     echod.reload("mode = prefork\nmin_spare_children = 2\nmax_spare_children = 4\n"
                  "address = 127.0.0.1\nport = " + std::to_string(new_port) + "\n");
-    echod.daemon.wait_for("reloaded listening=127.0.0.1:" + std::to_string(new_port));
+    echod.daemon.wait_for("msg=\"reloaded\" listening=127.0.0.1:" + std::to_string(new_port));
     UniqueFd fresh = connect_tcp("127.0.0.1", new_port);
     expect_echo(fresh.get(), "new port");
     BOOST_TEST(connection_refused("127.0.0.1", old_port));
@@ -255,7 +255,7 @@ BOOST_AUTO_TEST_CASE(reload_moves_the_port_and_replaces_every_spare_while_a_conn
     BOOST_TEST(old_ones == 1u);
     live.reset();
     fresh.reset();
-    echod.daemon.wait_count("connection closed .* reason=eof$", 2);
+    echod.daemon.wait_count("msg=\"connection closed\" .* reason=eof$", 2);
     BOOST_TEST(wait_children(echod.daemon.pid(), 2));
 }
 
@@ -270,7 +270,7 @@ BOOST_AUTO_TEST_CASE(reloads_that_drop_a_listener_never_look_like_exhaustion_in_
     Echod echod(both);
     for (int i = 1; i <= 10; ++i) {
         echod.reload(i % 2 == 1 ? one : both);
-        echod.daemon.wait_count("reloaded listening=", static_cast<std::size_t>(i));
+        echod.daemon.wait_count("msg=\"reloaded\" listening=", static_cast<std::size_t>(i));
         echo_once(echod.port, "after reload " + std::to_string(i));
     }
     echo_once(echod.port, "at the end");
@@ -285,14 +285,14 @@ BOOST_AUTO_TEST_CASE(sigterm_drains_the_busy_child_and_ends_the_spares_at_once)
     expect_echo(live.get(), "before stop");
     BOOST_TEST_REQUIRE(wait_children(echod.daemon.pid(), 5));
     echod.daemon.signal(SIGTERM);
-    echod.daemon.wait_for("notice: stopping signal=SIGTERM active=1 shutdown_timeout=10s");
+    echod.daemon.wait_for("notice: msg=\"stopping\" signal=SIGTERM active=1 shutdown_timeout=10s");
     BOOST_TEST(wait_children(echod.daemon.pid(), 1, 5s));  // the spares are gone
     BOOST_TEST(connection_refused("127.0.0.1", echod.port));
     expect_echo(live.get(), "during the drain");
     ::shutdown(live.get(), SHUT_WR);
     BOOST_TEST(wait_closed(live.get()));
     BOOST_TEST(echod.daemon.wait_exit() == 0);
-    echod.daemon.wait_for("connection closed .* reason=eof$");
+    echod.daemon.wait_for("msg=\"connection closed\" .* reason=eof$");
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_spare_is_logged_and_replaced)
@@ -301,13 +301,13 @@ BOOST_AUTO_TEST_CASE(a_killed_spare_is_logged_and_replaced)
     BOOST_TEST_REQUIRE(wait_children(echod.daemon.pid(), 2));
     const pid_t spare = child_pids(echod.daemon.pid()).front();
     ::kill(spare, SIGKILL);
-    echod.daemon.wait_for("warning: spare child exited pid=" + std::to_string(spare) +
+    echod.daemon.wait_for("warning: msg=\"spare child exited; forking paused\" pid=" + std::to_string(spare) +
                           " reason=killed signal=9");
     BOOST_TEST(wait_children(echod.daemon.pid(), 2));
     UniqueFd client = connect_tcp("127.0.0.1", echod.port);
     expect_echo(client.get(), "served by a replacement");
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=1 served=0 .* killed=0 spare=\\d+");
+    echod.daemon.wait_for("msg=\"status\" active=1 served=0 .* killed=0 spare=\\d+");
 }
 
 BOOST_AUTO_TEST_CASE(spares_that_die_as_they_start_are_forked_again_after_a_backoff_not_in_a_storm)
@@ -329,9 +329,9 @@ BOOST_AUTO_TEST_CASE(spares_that_die_as_they_start_are_forked_again_after_a_back
     BOOST_TEST_MESSAGE("FIGURE spares killed on arrival in 2 s: " << killed.size());
     // Backoff 100, 200, 400, 800, 1000 ms: about 5 forks in 2 s, 10 at the very most.
     BOOST_TEST(killed.size() <= 10u);
-    echod.daemon.wait_for("notice: limit cleared: spare child exited=\\d+ duration_ms=", 10s);
-    BOOST_TEST(echod.daemon.count("warning: spare child exited pid=.* reason=killed signal=9; "
-                                  "forking paused") == 1u);
+    echod.daemon.wait_for("notice: msg=\"limit cleared\" limit=spare_exits exited=\\d+ duration_ms=", 10s);
+    BOOST_TEST(echod.daemon.count("warning: msg=\"spare child exited; forking paused\" pid=.* "
+                                  "reason=killed signal=9$") == 1u);
     BOOST_TEST(wait_children(master, 1));
     echo_once(echod.port, "served once the spares live again");
 }
@@ -363,16 +363,16 @@ BOOST_AUTO_TEST_CASE(a_reload_can_switch_between_fork_and_prefork)
     Echod echod("mode = prefork\nmin_spare_children = 2\n");
     const std::string here = "address = 127.0.0.1\nport = 0\n";  // port 0 again: the same listener
     echod.reload(here + "mode = fork\n");
-    echod.daemon.wait_for("reloaded .* mode=fork ");
+    echod.daemon.wait_for("msg=\"reloaded\" .* mode=fork ");
     BOOST_TEST(wait_children(echod.daemon.pid(), 0));
     UniqueFd a = connect_tcp("127.0.0.1", echod.port);
     expect_echo(a.get(), "fork mode");
     a.reset();
     echod.reload(here + "mode = prefork\nmin_spare_children = 2\n");
-    echod.daemon.wait_for("reloaded .* mode=prefork ");
+    echod.daemon.wait_for("msg=\"reloaded\" .* mode=prefork ");
     UniqueFd b = connect_tcp("127.0.0.1", echod.port);
     expect_echo(b.get(), "prefork again");
-    echod.daemon.wait_count("connection closed .* reason=eof$", 1);
+    echod.daemon.wait_count("msg=\"connection closed\" .* reason=eof$", 1);
 }
 
 BOOST_AUTO_TEST_CASE(after_a_reload_to_prefork_fork_mode_connections_count_against_max_per_source)
@@ -382,16 +382,16 @@ BOOST_AUTO_TEST_CASE(after_a_reload_to_prefork_fork_mode_connections_count_again
     UniqueFd a = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
     expect_echo(a.get(), "served in fork mode");
     echod.reload(here + "mode = prefork\nmin_spare_children = 2\n");
-    echod.daemon.wait_for("reloaded .* mode=prefork ");
+    echod.daemon.wait_for("msg=\"reloaded\" .* mode=prefork ");
     // The fork-mode child still serves 127.0.0.2, so a second client from there is refused
     // by the prefork child that accepts it.
     UniqueFd b = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
     BOOST_TEST(wait_closed(b.get()));
-    echod.daemon.wait_for("limit reached: max_per_source=1 source=127.0.0.2");
+    echod.daemon.wait_for("msg=\"limit reached\" limit=max_per_source max_per_source=1 source=127.0.0.2");
     expect_echo(a.get(), "still served");
     // Its end gives the count back.
     a.reset();
-    echod.daemon.wait_for("connection closed peer=127.0.0.2:\\d+ .* reason=eof");
+    echod.daemon.wait_for("msg=\"connection closed\" peer=127.0.0.2:\\d+ .* reason=eof");
     UniqueFd c = connect_tcp("127.0.0.1", echod.port, "127.0.0.2");
     expect_echo(c.get(), "served in prefork mode");
 }
@@ -406,7 +406,7 @@ BOOST_AUTO_TEST_CASE(thousands_of_connections_leave_no_zombie_no_descriptor_and_
     for (int i = 0; i < 300; ++i) {
         one(i);
     }
-    echod.daemon.wait_count("connection closed .* reason=eof$", 300);
+    echod.daemon.wait_closed_count(300);
     const std::size_t fds_after_300 = open_fd_count(master);
     for (int i = 300; i < 3000; ++i) {
         one(i);
@@ -423,9 +423,9 @@ BOOST_AUTO_TEST_CASE(thousands_of_connections_leave_no_zombie_no_descriptor_and_
     for (std::thread& client : clients) {
         client.join();
     }
-    echod.daemon.wait_count("connection closed .* reason=eof$", 4600, 60s);
+    echod.daemon.wait_closed_count(4600, "eof", 60s);
     echod.daemon.signal(SIGUSR1);
-    echod.daemon.wait_for("status active=0 served=4600 refused=0 fork_failed=0 eof=4600 ");
+    echod.daemon.wait_for("msg=\"status\" active=0 served=4600 refused=0 fork_failed=0 eof=4600 ");
     BOOST_TEST(zombie_children(master) == 0u);
     BOOST_TEST(open_fd_count(master) == fds_after_300);
     BOOST_TEST(wait_children(master, 4, 15s));  // the spares, surplus ones retired
@@ -437,5 +437,5 @@ BOOST_AUTO_TEST_CASE(thousands_of_connections_leave_no_zombie_no_descriptor_and_
     }
     UniqueFd extra = connect_tcp("127.0.0.1", echod.port, "127.0.0.1");
     BOOST_TEST(wait_closed(extra.get(), 2s));
-    echod.daemon.wait_for("limit reached: max_per_source=32 source=127.0.0.1");
+    echod.daemon.wait_for("msg=\"limit reached\" limit=max_per_source max_per_source=32 source=127.0.0.1");
 }

@@ -233,7 +233,7 @@ UniqueFd connect_within(std::uint16_t port, std::chrono::milliseconds timeout = 
 
 std::string peer_field(int client)
 {
-    return "connection closed peer=127.0.0.1:" + std::to_string(local_port(client)) + " ";
+    return "msg=\"connection closed\" peer=127.0.0.1:" + std::to_string(local_port(client)) + " ";
 }
 
 UniqueFd udp_socket_on(std::uint16_t port)
@@ -297,7 +297,7 @@ BOOST_AUTO_TEST_CASE(the_listeners_are_stored_before_ready_as_the_real_sockets)
     const std::set<ino_t> master = socket_inodes(echod.daemon.pid());
     BOOST_TEST(master.count(inode_of(tcp)) == 1u);
     BOOST_TEST(master.count(inode_of(udp)) == 1u);
-    echod.daemon.wait_for("info: fd store: stored tcp=127.0.0.1:" + std::to_string(port) +
+    echod.daemon.wait_for("info: msg=\"fd store: stored\" tcp=127.0.0.1:" + std::to_string(port) +
                           " udp=127.0.0.1:" + std::to_string(port) + "$");
     echo_once(port, "served as before");
 }
@@ -327,7 +327,7 @@ BOOST_DATA_TEST_CASE(a_restart_hands_the_listener_to_the_next_master_and_refuses
     send_all(queued.get(), "queued at the stop");
     first.signal(SIGTERM);
     first.signal(SIGCONT);
-    first.wait_for("notice: stopping signal=SIGTERM");
+    first.wait_for("notice: msg=\"stopping\" signal=SIGTERM");
     BOOST_TEST(recv_exact(queued.get(), 18) == "queued at the stop");
     const std::string served_queued = peer_field(queued.get());
     queued.reset();
@@ -352,7 +352,7 @@ BOOST_DATA_TEST_CASE(a_restart_hands_the_listener_to_the_next_master_and_refuses
     Daemon second({"--config", config}, systemd.passed_fds(), with_listen_pid,
                   systemd.passed_environment());
     BOOST_TEST(second.wait_ready() == port);
-    second.wait_for("notice: listeners from the fd store: listening=127.0.0.1:" +
+    second.wait_for("notice: msg=\"listeners from the fd store\" listening=127.0.0.1:" +
                     std::to_string(port) + "$");
     BOOST_TEST(recv_exact(during.get(), 16) == "during the drain");
     BOOST_TEST(recv_exact(between.get(), 19) == "between the masters");
@@ -395,11 +395,11 @@ BOOST_AUTO_TEST_CASE(stored_sockets_no_longer_wanted_are_removed)
     Daemon echod({"--config", config}, systemd.passed_fds(), with_listen_pid,
                  systemd.passed_environment());
     BOOST_TEST(echod.wait_ready() == port);
-    echod.wait_for("notice: listeners from the fd store: listening=127.0.0.1:" +
+    echod.wait_for("notice: msg=\"listeners from the fd store\" listening=127.0.0.1:" +
                    std::to_string(port) + "$");
-    echod.wait_for("warning: fd store: descriptor [0-9]+ is neither a listening TCP socket nor a "
-                   "bound UDP socket \\(not listening\\).*; removing echod-tcp-127.0.0.1-1 from "
-                   "the store$");
+    echod.wait_for("warning: msg=\"fd store: unusable descriptor; removing it from the store\" "
+                   "name=echod-tcp-127.0.0.1-1 error=\"fd store: descriptor [0-9]+ is neither a "
+                   "listening TCP socket nor a bound UDP socket \\(not listening\\).*\"$");
     systemd.wait_for("READY=1");
     systemd.drain();
     BOOST_TEST((systemd.names() == std::set<std::string>{tcp_name(port)}));
@@ -412,7 +412,7 @@ BOOST_AUTO_TEST_CASE(stored_sockets_no_longer_wanted_are_removed)
     }
     BOOST_TEST((removed == std::set<std::string>{tcp_name(stale_port), udp_name(port),
                                                  "echod-tcp-127.0.0.1-1"}));
-    echod.wait_for("info: fd store: removed tcp=");
+    echod.wait_for("info: msg=\"fd store: removed\" tcp=");
     // Nobody holds the stale listener any more.
     BOOST_TEST(connection_refused("127.0.0.1", stale_port));
     echo_once(port, "the stored listener serves");
@@ -431,7 +431,7 @@ BOOST_AUTO_TEST_CASE(a_reload_keeps_the_store_in_step)
 
     const std::uint16_t new_port = free_port();
     echod.reload("address = 127.0.0.1\nport = " + std::to_string(new_port) + "\nudp = off\n");
-    echod.daemon.wait_for("notice: reloaded listening=127.0.0.1:" + std::to_string(new_port));
+    echod.daemon.wait_for("notice: msg=\"reloaded\" listening=127.0.0.1:" + std::to_string(new_port));
     systemd.drain();
     std::vector<std::string> after(systemd.messages().begin() + static_cast<long>(before),
                                    systemd.messages().end());
@@ -447,9 +447,9 @@ BOOST_AUTO_TEST_CASE(a_reload_keeps_the_store_in_step)
                                          "FDSTORE=1\nFDNAME=" + tcp_name(new_port), "READY=1"}));
     BOOST_TEST((systemd.names() == std::set<std::string>{tcp_name(new_port)}));
     BOOST_TEST(local_port(systemd.fd(tcp_name(new_port))) == new_port);
-    echod.daemon.wait_for("info: fd store: removed tcp=127.0.0.1:" + std::to_string(old_port) +
+    echod.daemon.wait_for("info: msg=\"fd store: removed\" tcp=127.0.0.1:" + std::to_string(old_port) +
                           " udp=127.0.0.1:" + std::to_string(old_port) + "$");
-    echod.daemon.wait_for("info: fd store: stored tcp=127.0.0.1:" + std::to_string(new_port) +
+    echod.daemon.wait_for("info: msg=\"fd store: stored\" tcp=127.0.0.1:" + std::to_string(new_port) +
                           "$");
     // The dropped listener is shut down as before: it is echod's alone again.
     BOOST_TEST(connection_refused("127.0.0.1", old_port));

@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(status_follows_the_counters_at_most_once_a_second_and_only_
     // Wake-ups that change nothing (SIGUSR1 three times) send nothing.
     for (std::size_t i = 1; i <= 3; ++i) {
         echod.daemon.signal(SIGUSR1);
-        echod.daemon.wait_count("notice: status active=0 ", i);
+        echod.daemon.wait_count("notice: msg=\"status\" active=0 ", i);
     }
     BOOST_TEST(notify.collect(1500ms).empty());
     all_from(notify.received(), echod.daemon.pid());
@@ -333,9 +333,9 @@ BOOST_AUTO_TEST_CASE(socket_activation_adopts_the_passed_listener_and_ignores_th
     // The activator execs echod when the first client comes; that client is served.
     UniqueFd first = connect_tcp("127.0.0.1", port);
     BOOST_TEST(daemon.wait_ready() == port);
-    daemon.wait_for("notice: socket activation: listening=127.0.0.1:" + std::to_string(port) +
-                    " from the socket unit");
-    BOOST_TEST(daemon.count("notice: ready listening=127.0.0.1:" + std::to_string(port) +
+    daemon.wait_for("notice: msg=\"socket activation\" listening=127.0.0.1:" + std::to_string(port) +
+                    " config=\\S+ unused_keys=address,port,backlog$");
+    BOOST_TEST(daemon.count("notice: msg=\"ready\" listening=127.0.0.1:" + std::to_string(port) +
                             " port=" + std::to_string(port) + " backlog=socket-unit ") == 1u);
     expect_echo(first.get(), "the first client, queued before echod started");
     BOOST_TEST(connection_refused("127.0.0.1", config_port));
@@ -348,8 +348,9 @@ BOOST_AUTO_TEST_CASE(socket_activation_adopts_the_passed_listener_and_ignores_th
     dir.write("echod.conf", "address = 127.0.0.1\nport = " + std::to_string(config_port) +
                                 "\nbacklog = 9\nmax_per_source = 1\n");
     daemon.signal(SIGHUP);
-    daemon.wait_for("notice: reload: address, port and backlog come from the socket unit");
-    daemon.wait_for("notice: reloaded listening=127.0.0.1:" + std::to_string(port) +
+    daemon.wait_for("notice: msg=\"reload: the listening sockets come from the socket unit\" "
+                    "config=\\S+ unused_keys=address,port,backlog$");
+    daemon.wait_for("notice: msg=\"reloaded\" listening=127.0.0.1:" + std::to_string(port) +
                     " port=" + std::to_string(port) + " backlog=socket-unit max_children=256 "
                     "max_per_source=1 ");
     BOOST_TEST(connection_refused("127.0.0.1", config_port));
@@ -375,9 +376,9 @@ BOOST_AUTO_TEST_CASE(socket_activation_notes_a_unit_backlog_below_max_children)
     BOOST_TEST(daemon.wait_ready() == port);
     const int backlog = ss_backlog(port);
     BOOST_TEST_REQUIRE(backlog > 0);
-    BOOST_TEST(daemon.count("notice: backlog=" + std::to_string(backlog) +
-                            " is below max_children=100000; a burst of more than " +
-                            std::to_string(backlog + 1) + " clients beyond max_children") == 1u,
+    BOOST_TEST(daemon.count("notice: msg=\"backlog below max_children; a longer burst may be refused\" "
+                            "backlog=" + std::to_string(backlog) + " max_children=100000 queued_at_most=" +
+                            std::to_string(backlog + 1) + "$") == 1u,
                daemon.log());
     expect_echo(first.get(), "served");
 }
@@ -451,7 +452,7 @@ BOOST_AUTO_TEST_CASE(a_malformed_systemd_variable_fails_the_start_naming_it)
     for (const Case& c : cases) {
         Daemon daemon({"--config", config}, exporting(c.assignments));
         BOOST_TEST(daemon.wait_exit() == 71, c.assignments);
-        BOOST_TEST(daemon.count("error: cannot start: environment " + c.error) == 1u,
+        BOOST_TEST(daemon.count("error: msg=\"cannot start\" error=\"environment " + c.error) == 1u,
                    daemon.log());
     }
 }
@@ -479,19 +480,19 @@ BOOST_AUTO_TEST_CASE(reload_request_fails_for_an_invalid_file_and_for_a_port_in_
     echod.rewrite("port = 70000\n");
     const CommandResult invalid = run_command({echod_path(), "--reload", pid});
     BOOST_TEST(invalid.status == 1);
-    BOOST_TEST(invalid.err.find("error: reload: pid " + pid + " rejected the new settings "
-                                "and keeps its running ones; its log says why") !=
+    BOOST_TEST(invalid.err.find("error: msg=\"reload rejected; the daemon keeps its running settings, "
+                                "its log says why\" pid=" + pid + "\n") !=
                    std::string::npos,
                invalid.err);
     // The master logs before it answers; the log reaches the harness through a pipe.
-    echod.daemon.wait_for("error: reload failed: .*key 'port' has value '70000'");
+    echod.daemon.wait_for("error: msg=\"reload failed; .*key 'port' has value '70000'");
 
     UniqueFd taken = listen_loopback();
     echod.rewrite("address = 127.0.0.1\nport = " + std::to_string(local_port(taken.get())) +
                   "\n");
     const CommandResult in_use = run_command({echod_path(), "--reload", pid});
     BOOST_TEST(in_use.status == 1);
-    echod.daemon.wait_for("error: reload failed: bind 127.0.0.1:[0-9]+: Address already in use");
+    echod.daemon.wait_for("error: msg=\"reload failed; .* error=\"bind 127.0.0.1:[0-9]+: Address already in use");
 
     UniqueFd c = connect_tcp("127.0.0.1", echod.port);
     expect_echo(c.get(), "the running settings are kept");
@@ -556,7 +557,7 @@ BOOST_AUTO_TEST_CASE(a_reload_request_is_answered_even_when_a_sighup_is_already_
     BOOST_TEST_REQUIRE(pending(master, SIGRTMIN + 1));
     echod.daemon.signal(SIGCONT);
     BOOST_TEST(requester.wait_exit(5s) == 0, requester.log());
-    echod.daemon.wait_count("notice: reloaded listening=", 2);  // the SIGHUP and the request
+    echod.daemon.wait_count("notice: msg=\"reloaded\" listening=", 2);  // the SIGHUP and the request
 }
 
 BOOST_AUTO_TEST_CASE(many_reload_requests_at_once_each_get_their_answer)
@@ -570,7 +571,7 @@ BOOST_AUTO_TEST_CASE(many_reload_requests_at_once_each_get_their_answer)
     for (auto& requester : requesters) {
         BOOST_TEST(requester->wait_exit(10s) == 0, requester->log());
     }
-    echod.daemon.wait_count("notice: reloaded listening=", 8);
+    echod.daemon.wait_count("notice: msg=\"reloaded\" listening=", 8);
 }
 
 BOOST_AUTO_TEST_CASE(a_reload_request_goes_only_to_an_echod_master)
@@ -617,11 +618,11 @@ BOOST_AUTO_TEST_CASE(a_reload_request_from_outside_the_masters_pid_namespace_is_
     BOOST_TEST_REQUIRE(inside.size() == 1u);
     const CommandResult reload = run_command({echod_path(), "--reload", std::to_string(inside[0])});
     BOOST_TEST(reload.status == 0, reload.err);
-    echod.wait_for("notice: reloaded listening=");
+    echod.wait_for("notice: msg=\"reloaded\" listening=");
     UniqueFd client = connect_tcp("127.0.0.1", port);
     expect_echo(client.get(), "served by PID 1");
     client.reset();
-    echod.wait_for("connection closed ");
+    echod.wait_for("msg=\"connection closed\" ");
     ::kill(inside[0], SIGTERM);
     BOOST_TEST(echod.wait_exit() == 0, echod.log());
 }
@@ -666,12 +667,12 @@ BOOST_AUTO_TEST_CASE(a_forged_answer_to_a_reload_request_is_not_believed)
         const CommandResult reload =
             run_command({echod_path(), "--reload", std::to_string(echod.daemon.pid())});
         believed += reload.status == 0 ? 1 : 0;
-        BOOST_TEST(reload.status == 1, "status " << reload.status << ": " << reload.err);
+        BOOST_TEST(reload.status == 1, "msg=\"status\" " << reload.status << ": " << reload.err);
     }
     stop.store(true);
     forger.join();
     BOOST_TEST_MESSAGE("FIGURE forged answers sent: " << forged.load() << ", believed: "
                                                       << believed);
     BOOST_TEST(believed == 0);
-    echod.daemon.wait_count("error: reload failed: ", 10);
+    echod.daemon.wait_count("error: msg=\"reload failed; ", 10);
 }

@@ -220,8 +220,8 @@ CommandResult socat_echo(const std::string& address, const std::string& message)
 // The drop episode begins with the first counts the UDP child reported.
 std::string drops_reached(const std::string& counts)
 {
-    return "notice: limit reached: udp dropping datagrams " + counts +
-           "; further drops are summed up when they stop";
+    return "notice: msg=\"limit reached\" limit=udp_drops " + counts +
+           " effect=\"further drops are summed up when they stop\"";
 }
 
 // --- the cases, each run in both modes --------------------------------------------------
@@ -230,7 +230,7 @@ void socat_and_python_get_their_datagrams_back_over_both_families(const std::str
 {
     Echod echod("udp = on\naddress = 127.0.0.1, ::1\n" + mode);
     const std::string p = std::to_string(echod.port);
-    const std::string ready = echod.daemon.wait_for("notice: ready ");
+    const std::string ready = echod.daemon.wait_for("notice: msg=\"ready\" ");
     BOOST_TEST(ready.find(" udp=127.0.0.1:" + p + ",[::1]:" + p + " pid=") != std::string::npos,
                ready);
     const CommandResult v4 = socat_echo("UDP:127.0.0.1:" + p, "Hello world!\n");
@@ -375,10 +375,10 @@ void the_per_source_rate_holds_while_another_source_is_answered(const std::strin
     BOOST_TEST(echoed >= 20u);
     BOOST_TEST(static_cast<double>(echoed) <= 20 + 10 * elapsed + 1, "in " << elapsed << " s");
     BOOST_TEST_MESSAGE("FIGURE udp rate: " << echoed << " of 200 echoed in " << elapsed << " s");
-    echod.daemon.wait_for("limit reached: udp dropping datagrams guard=0 denied=0 rate=[1-9]");
+    echod.daemon.wait_for("msg=\"limit reached\" limit=udp_drops guard=0 denied=0 rate=[1-9]");
     // The rest were dropped for the rate (or, had the socket's queue overflowed, by the
     // kernel before echod saw them).
-    const std::string cleared = echod.daemon.wait_for("limit cleared: udp dropped=", 10s);
+    const std::string cleared = echod.daemon.wait_for("msg=\"limit cleared\" limit=udp_drops dropped=", 10s);
     std::smatch rate;
     BOOST_TEST_REQUIRE(std::regex_search(cleared, rate, std::regex(" rate=(\\d+) ")), cleared);
     const std::size_t dropped = std::stoul(rate[1]);
@@ -416,11 +416,11 @@ void the_status_line_counts_what_was_echoed_and_dropped(const std::string& mode)
     }
     UdpClient("127.0.0.2").send(echod.port, "dropped");
     echod.daemon.wait_for(
-        "notice: limit cleared: udp dropped=1 guard=0 denied=1 rate=0 truncated=0 unsent=0 "
+        "notice: msg=\"limit cleared\" limit=udp_drops dropped=1 guard=0 denied=1 rate=0 truncated=0 unsent=0 "
         "duration_ms=\\d+$");
     const std::size_t from = echod.daemon.line_count();
     echod.daemon.signal(SIGUSR1);
-    const std::string status = echod.daemon.wait_for("notice: status ", 10s, from);
+    const std::string status = echod.daemon.wait_for("notice: msg=\"status\" ", 10s, from);
     BOOST_TEST(status.find(" udp_echoed=3 udp_dropped=1 ") != std::string::npos, status);
     if (mode == prefork_mode) {
         BOOST_TEST(status.find(" spare=5 ") != std::string::npos, status);  // not the UDP child
@@ -451,7 +451,7 @@ void a_reload_turns_udp_off_and_on(const std::string& mode)
     const pid_t child = the_udp_child(echod);
 
     echod.reload(settings + "udp = off\n");
-    echod.daemon.wait_for("notice: reloaded listening=127.0.0.1:" + p + " port=" + p +
+    echod.daemon.wait_for("notice: msg=\"reloaded\" listening=127.0.0.1:" + p + " port=" + p +
                           " .* mode=\\w+ pid=");
     BOOST_TEST(wait_gone(child));  // retired: the port is closed once it is gone
     BOOST_TEST(udp_port_refused(echod.port));
@@ -459,7 +459,7 @@ void a_reload_turns_udp_off_and_on(const std::string& mode)
     echo_once(echod.port, "TCP untouched");
 
     echod.reload(settings + "udp = on\n");
-    echod.daemon.wait_for("notice: reloaded listening=127.0.0.1:" + p + " .* udp=127.0.0.1:" + p +
+    echod.daemon.wait_for("notice: msg=\"reloaded\" listening=127.0.0.1:" + p + " .* udp=127.0.0.1:" + p +
                           " pid=");
     client.expect_echo(echod.port, "on again");
     BOOST_TEST(echod.daemon.count("warning") == 0u, echod.daemon.log());
@@ -486,7 +486,7 @@ void a_reload_keeps_the_udp_socket_and_what_waits_on_it(const std::string& mode)
         Stopped stopped(old);
         client.send(echod.port, "queued across the reload");
         echod.reload(with_loopback_defaults(mode) + "udp = on\ndeny = 127.0.0.2\n");
-        echod.daemon.wait_for("notice: reloaded .* udp=127.0.0.1:" + p + " pid=");
+        echod.daemon.wait_for("notice: msg=\"reloaded\" .* udp=127.0.0.1:" + p + " pid=");
         const std::optional<std::string> echo = client.receive();
         BOOST_TEST_REQUIRE(echo.has_value());
         BOOST_TEST(*echo == "queued across the reload");
@@ -506,8 +506,8 @@ void a_killed_udp_child_is_replaced_with_one_warning(const std::string& mode)
     const pid_t child = the_udp_child(echod);
     const auto killed = Clock::now();
     BOOST_TEST_REQUIRE(::kill(child, SIGKILL) == 0);
-    echod.daemon.wait_for("warning: udp child exited pid=" + std::to_string(child) +
-                          " reason=killed signal=9; forking another after a pause");
+    echod.daemon.wait_for("warning: msg=\"udp child exited; forking another after a pause\" pid=" + std::to_string(child) +
+                          " reason=killed signal=9$");
     // Sent while no child may be running: it waits on the socket for the next one.
     UdpClient().expect_echo(echod.port, "served by the next one");
     BOOST_TEST_MESSAGE("FIGURE udp child killed: echoed again "
@@ -515,7 +515,7 @@ void a_killed_udp_child_is_replaced_with_one_warning(const std::string& mode)
                                                                                 killed)
                               .count()
                        << " ms after the kill");
-    echod.daemon.wait_for("notice: limit cleared: udp child down=1 duration_ms=\\d+$");
+    echod.daemon.wait_for("notice: msg=\"limit cleared\" limit=udp_child down=1 duration_ms=\\d+$");
     BOOST_TEST(echod.daemon.count("udp child exited") == 1u);
     BOOST_TEST(zombie_children(echod.daemon.pid()) == 0u);
 }
@@ -530,7 +530,7 @@ void sigterm_stops_the_udp_child_with_the_master(const std::string& mode)
     BOOST_TEST(std::count(children.begin(), children.end(), udp) == 1);
     echod.daemon.signal(SIGTERM);
     BOOST_TEST(echod.daemon.wait_exit() == 0);
-    BOOST_TEST(echod.daemon.count("notice: stopped ") == 1u);
+    BOOST_TEST(echod.daemon.count("notice: msg=\"stopped\" ") == 1u);
     // The master reaped every child before it exited, and the UDP port is free at once.
     for (pid_t pid : children) {
         BOOST_TEST((::kill(pid, 0) != 0 && errno == ESRCH), pid << " outlived the master");
@@ -543,11 +543,11 @@ IN_BOTH_MODES(sigterm_stops_the_udp_child_with_the_master)
 void udp_is_off_by_default(const std::string& mode)
 {
     Echod echod(mode);
-    BOOST_TEST(echod.daemon.wait_for("notice: ready ").find(" udp=") == std::string::npos);
+    BOOST_TEST(echod.daemon.wait_for("notice: msg=\"ready\" ").find(" udp=") == std::string::npos);
     BOOST_TEST(udp_port_refused(echod.port));
     const std::size_t from = echod.daemon.line_count();
     echod.daemon.signal(SIGUSR1);
-    BOOST_TEST(echod.daemon.wait_for("notice: status ", 10s, from).find("udp_") ==
+    BOOST_TEST(echod.daemon.wait_for("notice: msg=\"status\" ", 10s, from).find("udp_") ==
                std::string::npos);
 }
 IN_BOTH_MODES(udp_is_off_by_default)
@@ -584,7 +584,7 @@ BOOST_AUTO_TEST_CASE(socket_activation_serves_a_passed_udp_socket_when_udp_is_on
     ActivatedByDatagram activated("udp = on\n", port);
     UdpClient client;
     client.send(port, "the first datagram, queued before echod started");
-    activated.daemon.wait_for("notice: ready .* udp=127.0.0.1:" + p + " pid=");
+    activated.daemon.wait_for("notice: msg=\"ready\" .* udp=127.0.0.1:" + p + " pid=");
     const std::optional<std::string> first = client.receive();
     BOOST_TEST_REQUIRE(first.has_value());
     BOOST_TEST(*first == "the first datagram, queued before echod started");
@@ -593,8 +593,8 @@ BOOST_AUTO_TEST_CASE(socket_activation_serves_a_passed_udp_socket_when_udp_is_on
     // A reload that turns UDP off keeps the unit's socket, unserved, and says so.
     activated.dir.write("echod.conf", "udp = off\n");
     activated.daemon.signal(SIGHUP);
-    activated.daemon.wait_for("notice: socket activation: udp=off; the UDP sockets 127.0.0.1:" +
-                              p + " from the socket unit are not served");
+    activated.daemon.wait_for("notice: msg=\"socket activation: UDP sockets not served\" udp=off "
+                              "sockets=127.0.0.1:" + p + "$");
     activated.daemon.signal(SIGTERM);
     BOOST_TEST(activated.daemon.wait_exit() == 0);
 }
@@ -605,9 +605,9 @@ BOOST_AUTO_TEST_CASE(socket_activation_with_udp_off_leaves_a_passed_udp_socket_u
     ActivatedByDatagram activated("udp = off\n", port);
     UdpClient client;
     client.send(port, "wakes echod, gets no answer");
-    activated.daemon.wait_for("notice: socket activation: udp=off; the UDP sockets 127.0.0.1:" +
-                              std::to_string(port) + " from the socket unit are not served");
-    const std::string ready = activated.daemon.wait_for("notice: ready ");
+    activated.daemon.wait_for("notice: msg=\"socket activation: UDP sockets not served\" udp=off "
+                              "sockets=127.0.0.1:" + std::to_string(port) + "$");
+    const std::string ready = activated.daemon.wait_for("notice: msg=\"ready\" ");
     BOOST_TEST(ready.find(" udp=") == std::string::npos, ready);
     // No UDP child was forked before the ready line, so none will answer.
     BOOST_TEST(child_pids(activated.daemon.pid()).empty());

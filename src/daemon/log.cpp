@@ -51,15 +51,19 @@ bool stderr_is_journal()
 
 namespace {
 
+// RFC 3339 local time with milliseconds and the UTC offset: 2026-11-27T19:58:03.123+01:00.
 std::string timestamp()
 {
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
     tm local{};
     ::localtime_r(&now.tv_sec, &local);
-    char text[40];
-    const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &local);
-    std::snprintf(text + n, sizeof text - n, ".%03ld", now.tv_nsec / 1'000'000);
+    char text[48];
+    std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &local);
+    const long offset = local.tm_gmtoff / 60;  // minutes east of UTC
+    const long magnitude = offset < 0 ? -offset : offset;
+    std::snprintf(text + n, sizeof text - n, ".%03ld%c%02ld:%02ld", now.tv_nsec / 1'000'000,
+                  offset < 0 ? '-' : '+', magnitude / 60, magnitude % 60);
     return text;
 }
 

@@ -2,7 +2,9 @@
 
 #include "common/child_report.hpp"
 #include "daemon/child_table.hpp"
+#include "daemon/connection_lines.hpp"
 #include "daemon/log.hpp"
+#include "daemon/log_fields.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,432 +14,363 @@
 namespace echod {
 namespace {
 
-using std::to_string;
-
-std::string describe(int error)
-{
-    return std::strerror(error);
-}
-
-void log_listening(const char* what, const ListeningState& state)
+LogLine listening_line(const char* msg, const ListeningState& state)
 {
     const Config& config = state.config;
-    log_notice(std::string(what) + " listening=" + state.listening +
-               " port=" + to_string(state.port) +
-               " backlog=" + (state.backlog ? to_string(*state.backlog) : "socket-unit") +
-               " max_children=" + to_string(config.max_children) +
-               " max_per_source=" + to_string(config.max_per_source) +
-               " max_per_network=" + to_string(config.max_per_network) +
-               " mode=" + mode_name(config.mode) +
-               (config.proxy_protocol == ProxyProtocol::off
-                    ? ""
-                    : std::string(" proxy_protocol=") + proxy_protocol_name(config.proxy_protocol)) +
-               (state.udp.empty() ? "" : " udp=" + state.udp) + " pid=" + to_string(::getpid()));
-}
-
-// "limit reached: WHAT": the start of a limit episode.
-void log_limit_reached(LogLevel level, const std::string& what)
-{
-    log_message(level, "limit reached: " + what);
-}
-
-// "limit cleared: WHAT duration_ms=N": the end of a limit episode.
-void log_limit_cleared(const std::string& what, long long duration_ms)
-{
-    log_notice("limit cleared: " + what + " duration_ms=" + to_string(duration_ms));
-}
-
-// "max_per_source=N source=ADDR" or "max_per_network=N network=NET/LEN".
-std::string client_limit(ClientLimitKind kind, unsigned limit, const std::string& name)
-{
-    switch (kind) {
-    case ClientLimitKind::source: return "max_per_source=" + to_string(limit) + " source=" + name;
-    case ClientLimitKind::network:
-        return "max_per_network=" + to_string(limit) + " network=" + name;
-    case ClientLimitKind::rate: return "rate_per_source=" + to_string(limit) + " source=" + name;
+    LogLine line(msg);
+    line.add("listening", state.listening)
+        .add("port", state.port)
+        .add("backlog", state.backlog ? std::to_string(*state.backlog) : "socket-unit")
+        .add("max_children", config.max_children)
+        .add("max_per_source", config.max_per_source)
+        .add("max_per_network", config.max_per_network)
+        .add("mode", mode_name(config.mode));
+    if (config.proxy_protocol != ProxyProtocol::off) {
+        line.add("proxy_protocol", proxy_protocol_name(config.proxy_protocol));
     }
-    return name;
-}
-
-// "peer=CLIENT" or "peer=CLIENT via=BALANCER".
-std::string client_fields(const Endpoint& client, const Endpoint* via)
-{
-    return "peer=" + format_endpoint(client) +
-           (via != nullptr ? " via=" + format_endpoint(*via) : std::string());
-}
-
-// What the episode lines of a refusal that is not a client's limit call it.
-const char* refusal_rule(Refusal refusal)
-{
-    switch (refusal) {
-    case Refusal::denied: return "allow/deny";
-    case Refusal::untrusted: return "proxy_trusted";
-    case Refusal::bad_header: return "proxy_header";
-    default: return refusal_name(refusal);
+    if (!state.udp.empty()) {
+        line.add("udp", state.udp);
     }
+    return std::move(line.add("pid", ::getpid()));
 }
 
-// " reason=killed signal=N" or " reason=failed exit=N": a child that ended without its
-// report.
-std::string unreported_end(int wait_status)
+// peer=CLIENT, and via=BALANCER when a PROXY header named the client.
+void add_client(LogLine& line, const Endpoint& client, const Endpoint* via)
 {
-    return WIFSIGNALED(wait_status) ? " reason=killed signal=" + to_string(WTERMSIG(wait_status))
-                                    : " reason=failed exit=" + to_string(WEXITSTATUS(wait_status));
+    line.add("peer", format_endpoint(client));
+    if (via != nullptr) {
+        line.add("via", format_endpoint(*via));
+    }
 }
 
 }  // namespace
 
+// reason=killed signal=N, or reason=failed exit=N: a child that ended without its report.
+void add_unreported_end(LogLine& line, int wait_status)
+{
+    if (WIFSIGNALED(wait_status)) {
+        line.add("reason", "killed").add("signal", WTERMSIG(wait_status));
+    } else {
+        line.add("reason", "failed").add("exit", WEXITSTATUS(wait_status));
+    }
+}
+
+void add_why(LogLine& line, const char* why)
+{
+    if (*why != '\0') {
+        line.add("why", why);
+    }
+}
+
 void log_ready(const ListeningState& state)
 {
-    log_listening("ready", state);
+    log_message(LogLevel::notice, listening_line("ready", state));
 }
 
 void log_reloaded(const ListeningState& state)
 {
-    log_listening("reloaded", state);
+    log_message(LogLevel::notice, listening_line("reloaded", state));
 }
 
 void log_socket_activation(const std::string& listening, const std::string& config_path)
 {
-    log_notice("socket activation: listening=" + listening +
-               " from the socket unit; its port and backlog are used, and address, port and"
-               " backlog in " + config_path + " are not");
+    log_message(LogLevel::notice, LogLine("socket activation")
+                               .add("listening", listening)
+                               .add("config", config_path)
+                               .add("unused_keys", "address,port,backlog"));
 }
 
 void log_reload_socket_keys_unused(const std::string& config_path)
 {
-    log_notice("reload: address, port and backlog come from the socket unit; the values in " +
-               config_path + " are not used");
+    log_message(LogLevel::notice, LogLine("reload: the listening sockets come from the socket unit")
+                               .add("config", config_path)
+                               .add("unused_keys", "address,port,backlog"));
 }
 
 void log_reload_fixed_keys_unchanged()
 {
-    log_warning("reload: user, group and pid_file take effect at the next start");
+    log_message(LogLevel::warning, LogLine("reload: keys take effect at the next start")
+                                .add("keys", "user,group,pid_file"));
 }
 
 void log_reload_failed(const std::string& why)
 {
-    log_error("reload failed: " + why + "; keeping the running configuration");
+    log_message(LogLevel::error,
+         LogLine("reload failed; keeping the running configuration").add("error", why));
 }
 
 void log_reload_ignored_stopping()
 {
-    log_notice("reload ignored: stopping");
+    log_message(LogLevel::notice, LogLine("reload ignored").add("why", "stopping"));
 }
 
 void log_stopping(const char* signal_name, std::size_t active,
                   std::optional<std::chrono::milliseconds> drain)
 {
-    log_notice(std::string("stopping signal=") + signal_name + " active=" + to_string(active) +
-               (drain ? " shutdown_timeout=" + format_duration(*drain) : " closing now"));
+    LogLine line("stopping");
+    line.add("signal", signal_name).add("active", active);
+    if (drain) {
+        line.add("shutdown_timeout", format_duration(*drain));
+    } else {
+        line.add("closing", "now");
+    }
+    log_message(LogLevel::notice, line);
 }
 
 void log_shutdown_timeout_reached(std::size_t active)
 {
-    log_notice("shutdown_timeout reached: closing active=" + to_string(active));
+    log_message(LogLevel::notice, LogLine("shutdown_timeout reached; closing").add("active", active));
 }
 
 void log_sending_sigkill(std::size_t children)
 {
-    log_warning("children still running after SIGINT: sending SIGKILL to " + to_string(children));
+    log_message(LogLevel::warning, LogLine("children still running after SIGINT; sending SIGKILL")
+                                .add("children", children));
 }
 
 void log_stopped(std::uint64_t served)
 {
-    log_notice("stopped served=" + to_string(served));
+    log_message(LogLevel::notice, LogLine("stopped").add("served", served));
 }
 
 void log_status(const std::string& counters, const std::string& listening)
 {
-    log_notice("status " + counters + " listening=" + listening);
+    log_message(LogLevel::notice, LogLine("status").fields(counters).add("listening", listening));
 }
 
 void log_ipv6_missing(const std::string& why)
 {
-    log_notice("IPv6 is not available on this host (" + why + "); listening on IPv4 only");
+    log_message(LogLevel::notice,
+         LogLine("IPv6 is not available; listening on IPv4 only").add("error", why));
 }
 
 void log_backlog_clamped(int backlog, int effective)
 {
-    log_warning("backlog=" + to_string(backlog) +
-                " exceeds net.core.somaxconn; the kernel clamps it to " + to_string(effective));
+    log_message(LogLevel::warning, LogLine("backlog clamped by net.core.somaxconn")
+                                .add("backlog", backlog)
+                                .add("effective", effective));
 }
 
 void log_backlog_below_max_children(int backlog, unsigned max_children)
 {
-    log_notice("backlog=" + to_string(backlog) + " is below max_children=" +
-               to_string(max_children) + "; a burst of more than " + to_string(backlog + 1) +
-               " clients beyond max_children may be refused by the kernel");
+    // The kernel queues backlog + 1 clients beyond max_children at most.
+    log_message(LogLevel::notice, LogLine("backlog below max_children; a longer burst may be refused")
+                               .add("backlog", backlog)
+                               .add("max_children", max_children)
+                               .add("queued_at_most", backlog + 1));
 }
 
 void log_user_ignored_not_root(const std::string& user)
 {
-    log_warning("user=" + user + " ignored: echod was not started as root");
+    log_message(LogLevel::warning,
+         LogLine("user ignored: echod was not started as root").add("user", user));
 }
 
 void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid)
 {
-    log_info("dropped privileges user=" + user + " uid=" + to_string(uid) +
-             " gid=" + to_string(gid));
+    log_message(LogLevel::info,
+         LogLine("dropped privileges").add("user", user).add("uid", uid).add("gid", gid));
 }
 
 void log_config_error(const std::string& why)
 {
-    log_error("config error: " + why);
+    log_message(LogLevel::error, LogLine("config error").add("error", why));
 }
 
 void log_cannot_start(const std::string& why)
 {
-    log_error("cannot start: " + why);
+    log_message(LogLevel::error, LogLine("cannot start").add("error", why));
 }
 
 void log_fatal(const std::string& why)
 {
-    log_error("fatal: " + why);
+    log_message(LogLevel::error, LogLine("fatal").add("error", why));
 }
 
 void log_notify_failed(const std::string& why)
 {
-    log_debug("notify failed: " + why);
+    log_message(LogLevel::debug, LogLine("notify failed").add("error", why));
 }
 
 void log_connection_accepted(const Endpoint& client, const Endpoint* via, bool local, pid_t pid)
 {
-    if (log_enabled(LogLevel::debug)) {
-        log_debug("connection accepted " + client_fields(client, via) + " pid=" + to_string(pid) +
-                  (local ? " local=yes" : ""));
+    if (!log_enabled(LogLevel::debug)) {
+        return;
     }
+    LogLine line("connection accepted");
+    add_client(line, client, via);
+    line.add("pid", pid);
+    if (local) {
+        line.add("local", "yes");
+    }
+    log_message(LogLevel::debug, line);
+}
+
+LogLevel connection_closed_level(const Child& child, const ChildReport* report)
+{
+    if (report == nullptr || report->close_reason() == CloseReason::error) {
+        return LogLevel::warning;
+    }
+    // A balancer's health checks come every few seconds for ever: not worth a line at info.
+    return child.local ? LogLevel::debug : LogLevel::info;
 }
 
 void log_connection_closed(const Child& child, pid_t pid, const ConnectionEnd& end,
                            std::chrono::milliseconds duration)
 {
     const ChildReport* report = end.report;
-    const bool failed = report == nullptr || report->close_reason() == CloseReason::error;
-    // A balancer's health checks come every few seconds for ever: not worth a line at info.
-    const LogLevel level = failed ? LogLevel::warning
-                           : child.local ? LogLevel::debug
-                                         : LogLevel::info;
+    const LogLevel level = connection_closed_level(child, report);
     if (!log_enabled(level)) {
         return;
     }
-    std::string line = "connection closed " +
-                       client_fields(child.peer, child.via ? &*child.via : nullptr) +
-                       " pid=" + to_string(pid) + (child.local ? " local=yes" : "");
-    line += report != nullptr ? " bytes_in=" + to_string(report->bytes_in) +
-                                    " bytes_out=" + to_string(report->bytes_out)
-                              : std::string(" bytes_in=- bytes_out=-");
-    line += " duration_ms=" + to_string(duration.count());
-    if (report == nullptr) {
-        line += unreported_end(end.wait_status);
+    LogLine line("connection closed");
+    add_client(line, child.peer, child.via ? &*child.via : nullptr);
+    line.add("pid", pid);
+    if (child.local) {
+        line.add("local", "yes");
+    }
+    if (report != nullptr) {
+        line.add("bytes_in", report->bytes_in).add("bytes_out", report->bytes_out);
     } else {
-        line += std::string(" reason=") + close_reason_name(report->close_reason());
+        line.add("bytes_in", "-").add("bytes_out", "-");
+    }
+    line.add("duration_ms", duration.count());
+    if (report == nullptr) {
+        add_unreported_end(line, end.wait_status);
+    } else {
+        line.add("reason", close_reason_name(report->close_reason()));
         if (report->error != 0) {
-            line += " error=\"" + describe(report->error) + "\"";
+            line.add("error", std::strerror(report->error));
         }
     }
     log_message(level, line);
 }
 
+void log_connection_lines_paused(unsigned rate, unsigned threshold, std::chrono::seconds every)
+{
+    log_message(LogLevel::notice, LogLine("per-connection lines paused")
+                               .add("rate", std::to_string(rate) + "/s")
+                               .add("threshold", std::to_string(threshold) + "/s")
+                               .add("summary_every", std::to_string(every.count()) + "s"));
+}
+
+void log_connection_summary(const ConnectionWindow& window, long long window_ms)
+{
+    LogLine line("connections summary");
+    line.add("window_ms", window_ms).add("closed", window.closed);
+    for (CloseReason reason : close_reasons) {
+        if (reason != CloseReason::error) {  // a warning each, never summarised
+            line.add(close_reason_name(reason),
+                     window.by_reason[static_cast<std::size_t>(reason)]);
+        }
+    }
+    line.add("bytes_in", window.bytes_in)
+        .add("bytes_out", window.bytes_out)
+        .add("sources", window.sources.size());
+    int rank = 0;
+    for (const ConnectionWindow::Source* source : window.busiest()) {
+        if (source != nullptr) {
+            const std::string top = "top" + std::to_string(++rank);
+            line.add(top, format_source(source->first)).add(top + "_closed", source->closed);
+        }
+    }
+    log_message(LogLevel::info, line);
+}
+
+void log_connection_lines_resumed(unsigned rate, std::uint64_t summarised, long long paused_ms)
+{
+    log_message(LogLevel::notice, LogLine("per-connection lines resumed")
+                               .add("rate", std::to_string(rate) + "/s")
+                               .add("summarised", summarised)
+                               .add("paused_ms", paused_ms));
+}
+
 void log_connection_refused(const Endpoint& client, const Endpoint* via, Refusal refusal,
                             const char* why)
 {
-    if (log_enabled(LogLevel::debug)) {
-        log_debug("connection refused " + client_fields(client, via) + " reason=" +
-                  refusal_name(refusal) + (*why != '\0' ? " why=\"" + std::string(why) + "\"" : ""));
+    if (!log_enabled(LogLevel::debug)) {
+        return;
     }
-}
-
-void log_spare_exited(pid_t pid, int wait_status)
-{
-    log_warning("spare child exited pid=" + to_string(pid) + unreported_end(wait_status) +
-                "; forking paused");
-}
-
-void log_spare_limit_cleared(std::uint64_t deaths, long long duration_ms)
-{
-    log_limit_cleared("spare child exited=" + to_string(deaths), duration_ms);
-}
-
-void log_children_limit_reached(unsigned max_children)
-{
-    log_limit_reached(LogLevel::notice, "max_children=" + to_string(max_children) +
-                                            "; new clients wait in the listen backlog");
-}
-
-void log_children_limit_cleared(unsigned max_children, long long duration_ms)
-{
-    log_limit_cleared("max_children=" + to_string(max_children), duration_ms);
-}
-
-void log_client_limit_reached(ClientLimitKind kind, unsigned limit, const std::string& name)
-{
-    log_limit_reached(LogLevel::notice,
-                      client_limit(kind, limit, name) + "; further connections from it are closed");
-}
-
-void log_client_limit_cleared(ClientLimitKind kind, unsigned limit, const std::string& name,
-                              std::uint64_t refused, long long duration_ms)
-{
-    log_limit_cleared(client_limit(kind, limit, name) + " refused=" + to_string(refused),
-                      duration_ms);
-}
-
-void log_refusals_began(Refusal refusal, const Endpoint& client, const char* why)
-{
-    log_limit_reached(LogLevel::notice,
-                      std::string(refusal_rule(refusal)) + " refused peer=" + format_source(client) +
-                          (*why != '\0' ? " why=\"" + std::string(why) + "\"" : "") +
-                          "; further refusals are counted, not logged");
-}
-
-void log_refusals_ended(Refusal refusal, std::uint64_t refused, long long duration_ms)
-{
-    log_limit_cleared(std::string(refusal_rule(refusal)) + " refused=" + to_string(refused),
-                      duration_ms);
-}
-
-void log_fork_limit_reached(int error, const char* consequence)
-{
-    log_limit_reached(LogLevel::warning, "fork failed (" + describe(error) + "); " + consequence);
-}
-
-void log_fork_limit_cleared(std::uint64_t failures, long long duration_ms)
-{
-    log_limit_cleared("fork failed=" + to_string(failures) + " clients dropped", duration_ms);
-}
-
-void log_accept_limit_reached(int error)
-{
-    log_limit_reached(LogLevel::warning,
-                      "accept4 failed (" + describe(error) + "); accepting paused");
-}
-
-void log_child_accept_limit_reached(int error)
-{
-    log_limit_reached(LogLevel::warning,
-                      "accept4 failed in a child (" + describe(error) + "); forking paused");
-}
-
-void log_accept_limit_cleared(std::uint64_t failures, long long duration_ms)
-{
-    log_limit_cleared("accept4 failed=" + to_string(failures), duration_ms);
+    LogLine line("connection refused");
+    add_client(line, client, via);
+    line.add("reason", refusal_name(refusal));
+    add_why(line, why);
+    log_message(LogLevel::debug, line);
 }
 
 void log_reload_request_rejected(pid_t pid)
 {
-    log_error("reload: pid " + to_string(pid) +
-              " rejected the new settings and keeps its running ones; its log says why");
+    log_message(LogLevel::error,
+         LogLine("reload rejected; the daemon keeps its running settings, its log says why")
+             .add("pid", pid));
 }
 
 void log_reload_request_stopping(pid_t pid)
 {
-    log_error("reload: pid " + to_string(pid) + " is stopping; nothing was reloaded");
+    log_message(LogLevel::error,
+         LogLine("reload not done: the daemon is stopping").add("pid", pid));
 }
 
 void log_reload_request_unanswered(pid_t pid, std::chrono::milliseconds waited)
 {
-    log_error("reload: pid " + to_string(pid) + " did not answer within " +
-              format_duration(waited));
+    log_message(LogLevel::error, LogLine("reload unanswered")
+                              .add("pid", pid)
+                              .add("waited", format_duration(waited)));
 }
 
 void log_reload_request_failed(const std::string& why)
 {
-    log_error("reload: " + why);
-}
-
-namespace {
-
-// " guard=N denied=N rate=N truncated=N unsent=N", in UdpDrop's order.
-std::string udp_drops(const UdpCounts& counts)
-{
-    std::string text;
-    for (std::size_t i = 0; i < udp_drop_count; ++i) {
-        text += std::string(" ") + udp_drop_names[i] + "=" + to_string(counts.dropped[i]);
-    }
-    return text;
-}
-
-}  // namespace
-
-void log_udp_child_exited(pid_t pid, int wait_status)
-{
-    // Exit 0: it read a stop signal that someone sent it alone.
-    const bool stopped = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == child_reported;
-    log_warning("udp child exited pid=" + to_string(pid) +
-                (stopped ? std::string(" reason=stopped") : unreported_end(wait_status)) +
-                "; forking another after a pause");
-}
-
-void log_udp_fork_failed(int error)
-{
-    log_warning("udp child: fork failed (" + describe(error) + "); forking another after a pause");
-}
-
-void log_udp_down_cleared(std::uint64_t times, long long duration_ms)
-{
-    log_limit_cleared("udp child down=" + to_string(times), duration_ms);
-}
-
-void log_udp_drops_reached(const UdpCounts& first)
-{
-    log_limit_reached(LogLevel::notice, "udp dropping datagrams" + udp_drops(first) +
-                                            "; further drops are summed up when they stop");
-}
-
-void log_udp_drops_cleared(const UdpCounts& dropped, long long duration_ms)
-{
-    log_limit_cleared("udp dropped=" + to_string(dropped.dropped_total()) + udp_drops(dropped),
-                      duration_ms);
-}
-
-void log_udp_sockets_unused(const std::string& sockets)
-{
-    log_notice("socket activation: udp=off; the UDP sockets " + sockets +
-               " from the socket unit are not served");
-}
-
-void log_udp_no_socket_from_unit()
-{
-    log_notice("socket activation: udp=on, but the socket unit passes no UDP socket "
-               "(ListenDatagram=); UDP is not served");
+    log_message(LogLevel::error, LogLine("reload request failed").add("error", why));
 }
 
 void log_metrics_write_failed(const std::string& path, const char* call, int error,
                               std::chrono::seconds retry)
 {
-    log_warning("metrics file not written path=" + path + " call=" + call + " error=\"" +
-                describe(error) + "\"; retrying every " + format_duration(retry) +
-                ", logged again once written");
+    log_message(LogLevel::warning, LogLine("metrics file not written; retrying, logged again once written")
+                                       .add("path", path)
+                                       .add("call", call)
+                                       .add("error", std::strerror(error))
+                                       .add("retry", format_duration(retry)));
 }
 
 void log_metrics_written_again(const std::string& path, std::uint64_t failures,
                                long long duration_ms)
 {
-    log_notice("metrics file written again path=" + path + " failed=" + to_string(failures) +
-               " duration_ms=" + to_string(duration_ms));
+    log_message(LogLevel::notice, LogLine("metrics file written again")
+                                      .add("path", path)
+                                      .add("failed", failures)
+                                      .add("duration_ms", duration_ms));
 }
 
 void log_fd_store_taken(const std::string& listening, const std::string& udp)
 {
-    log_notice("listeners from the fd store: listening=" + listening +
-               (udp.empty() ? "" : " udp=" + udp));
+    LogLine line("listeners from the fd store");
+    line.add("listening", listening);
+    if (!udp.empty()) {
+        line.add("udp", udp);
+    }
+    log_message(LogLevel::notice, line);
 }
 
 void log_fd_store_changed(const char* what, const std::string& sockets)
 {
-    log_info(std::string("fd store: ") + what + " " + sockets);
+    log_message(LogLevel::info, LogLine(std::string("fd store: ") + what).fields(sockets));
 }
 
 void log_fd_store_unusable(const std::string& name, const std::string& why)
 {
-    log_warning(why + "; removing " + name + " from the store");
+    log_message(LogLevel::warning,
+                LogLine("fd store: unusable descriptor; removing it from the store")
+                    .add("name", name)
+                    .add("error", why));
 }
 
 void log_fd_store_failed(const std::string& name, const std::string& why)
 {
-    log_warning("fd store: cannot store " + name + " (" + why +
-                "); a restart will refuse clients on it");
+    log_message(LogLevel::warning,
+                LogLine("fd store: cannot store a listener; a restart will refuse clients on it")
+                    .add("name", name)
+                    .add("error", why));
 }
 
 }  // namespace echod

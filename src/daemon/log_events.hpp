@@ -1,6 +1,8 @@
-// Every line the master logs, one function per event, each with its fixed wording (the
-// LOGGING section of echod(8) lists them; tests and operators grep for them). Call sites pass
-// values and never build a line themselves. Lines logged per connection check their level
+// Every line the master logs, one function per event (in log_events.cpp, and the limit
+// episodes in log_episodes.cpp), each with its fixed wording (man/echod.8,
+// LOGGING, lists them; tests and operators grep for them). Every line is logfmt,
+// msg="..." key=value ..., built by LogLine (daemon/logfmt.hpp). Call sites pass values and
+// never build a line themselves. Lines logged per connection check their level
 // before formatting anything: formatting writes heap pages that each live child would then
 // keep a copy of.
 #pragma once
@@ -22,6 +24,7 @@ namespace echod {
 struct ChildReport;
 struct Child;
 struct UdpCounts;
+struct ConnectionWindow;
 
 // --- start, reload, stop -------------------------------------------------------------
 struct ListeningState {
@@ -66,8 +69,15 @@ struct ConnectionEnd {
     const ChildReport* report;  // the child's `finished` record; null: it died without one
     int wait_status;            // without a report: how the child ended (waitpid)
 };
+// warning for a child that failed or died without its report, debug for a balancer's health
+// check (local), info otherwise: only the info lines are summarised under a flood.
+LogLevel connection_closed_level(const Child& child, const ChildReport* report);
 void log_connection_closed(const Child& child, pid_t pid, const ConnectionEnd& end,
                            std::chrono::milliseconds duration);
+// Under a flood (daemon/connection_lines.hpp): the info lines above give way to summaries.
+void log_connection_lines_paused(unsigned rate, unsigned threshold, std::chrono::seconds every);
+void log_connection_summary(const ConnectionWindow& window, long long window_ms);
+void log_connection_lines_resumed(unsigned rate, std::uint64_t summarised, long long paused_ms);
 // Closed before anything was echoed (debug; the episode lines below summarise).
 void log_connection_refused(const Endpoint& client, const Endpoint* via, Refusal refusal,
                             const char* why);

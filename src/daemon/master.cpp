@@ -56,6 +56,7 @@ int Master::run()
         poll_once();
         tick(Clock::now());
     }
+    connection_lines_.finish(Clock::now());
     write_metrics(Clock::now(), false);
     log_stopped(stats_.served);
     return 0;
@@ -161,6 +162,9 @@ int Master::poll_timeout(Clock::time_point now) const
     if (auto due = metrics_.next_due()) {
         consider(*due);
     }
+    if (auto due = connection_lines_.next_due()) {
+        consider(*due);
+    }
     return poll_timeout_ms(now, next);
 }
 
@@ -169,6 +173,7 @@ void Master::tick(Clock::time_point now)
     maintain_spares(now);
     settle_limits(now);
     maintain_udp(now);
+    connection_lines_.tick(now);
     service_.tick(now, [this] { return status_text(); });
     if (metrics_.due(now)) {
         write_metrics(now, true);

@@ -4,6 +4,7 @@
 
 #include "daemon/child_table.hpp"
 #include "daemon/config.hpp"
+#include "daemon/connection_lines.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/fd_store.hpp"
 #include "daemon/limit_episode.hpp"
@@ -144,6 +145,7 @@ private:
     bool spares_short_ = false;  // prefork: fewer spares than wanted, fork more next pass
     Clock::time_point next_retire_{};
     Counters stats_;
+    ConnectionLines connection_lines_;  // per-connection lines, or summaries under a flood
     LimitEpisode children_limit_;
     LimitEpisode fork_limit_;
     LimitEpisode spare_limit_;  // prefork: spares dying unasked

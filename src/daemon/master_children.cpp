@@ -262,8 +262,12 @@ void Master::close_connection(pid_t pid, const Child& child, const ChildReport* 
     } else {
         ++stats_.killed;
     }
-    const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-        Clock::now() - child.started);
+    const Clock::time_point now = Clock::now();
+    if (connection_lines_.summarise(child, report, now)) {
+        return;  // counted in the next summary line instead
+    }
+    const auto duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - child.started);
     log_connection_closed(child, pid, {report, wait_status}, duration);
 }
 
