@@ -52,6 +52,9 @@ void stop_listening(std::vector<Listener>& listeners);
 // with systemd's socket).
 void refuse_new_connections(std::vector<Listener>& listeners);
 
+// The descriptors `listeners` hold: their TCP and UDP sockets.
+std::size_t count_sockets(const std::vector<Listener>& listeners);
+
 // "127.0.0.1:7,[::1]:7": the TCP listeners.
 std::string format_listeners(const std::vector<Listener>& listeners);
 

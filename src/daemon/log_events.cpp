@@ -85,6 +85,16 @@ std::string unreported_end(int wait_status)
                                     : " reason=failed exit=" + to_string(WEXITSTATUS(wait_status));
 }
 
+// "needs=N for max_children=M + the master + the UDP child"
+std::string processes_needed(std::uint64_t needed, unsigned max_children, bool udp_child)
+{
+    return "needs=" + to_string(needed) + " for max_children=" + to_string(max_children) +
+           " + the master" + (udp_child ? " + the UDP child" : "");
+}
+
+constexpr const char* fork_fails =
+    "; forks past it fail and drop their clients; raise ";
+
 }  // namespace
 
 void log_ready(const ListeningState& state)
@@ -173,6 +183,32 @@ void log_backlog_below_max_children(int backlog, unsigned max_children)
 void log_user_ignored_not_root(const std::string& user)
 {
     log_warning("user=" + user + " ignored: echod was not started as root");
+}
+
+void log_pids_limit_low(std::uint64_t limit, const std::string& cgroup, std::uint64_t needed,
+                        unsigned max_children, bool udp_child)
+{
+    log_warning("limit too low: cgroup pids.max=" + to_string(limit) + " cgroup=" + cgroup +
+                " " + processes_needed(needed, max_children, udp_child) + fork_fails +
+                "TasksMax= (systemctl edit echod) or lower max_children");
+}
+
+void log_nproc_limit_low(std::uint64_t limit, uid_t uid, std::uint64_t needed,
+                         unsigned max_children, bool udp_child)
+{
+    log_warning("limit too low: RLIMIT_NPROC=" + to_string(limit) + " uid=" + to_string(uid) +
+                " " + processes_needed(needed, max_children, udp_child) +
+                ", and it counts every process of that uid" + fork_fails +
+                "LimitNPROC= (systemctl edit echod) or lower max_children");
+}
+
+void log_nofile_limit_low(std::uint64_t limit, std::uint64_t needed, std::size_t sockets)
+{
+    log_warning("limit too low: RLIMIT_NOFILE=" + to_string(limit) + " needs=" +
+                to_string(needed) + " for sockets=" + to_string(sockets) +
+                " (twice: a reload opens the new ones first) + the master's own " +
+                to_string(needed - 2 * sockets) +
+                "; past it accepting pauses; raise LimitNOFILE= (systemctl edit echod)");
 }
 
 void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid)
