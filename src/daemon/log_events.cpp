@@ -92,8 +92,14 @@ std::string processes_needed(std::uint64_t needed, unsigned max_children, bool u
            " + the master" + (udp_child ? " + the UDP child" : "");
 }
 
-constexpr const char* fork_fails =
-    "; forks past it fail and drop their clients; raise ";
+constexpr const char* fork_fails = "; forks past it fail and drop their clients; ";
+
+// "; systemctl edit echod: [Service] TasksMax=N or more"
+std::string unit_fix(const char* setting, std::uint64_t needed)
+{
+    return std::string("systemctl edit echod: [Service] ") + setting + "=" + to_string(needed) +
+           " or more";
+}
 
 }  // namespace
 
@@ -190,7 +196,7 @@ void log_pids_limit_low(std::uint64_t limit, const std::string& cgroup, std::uin
 {
     log_warning("limit too low: cgroup pids.max=" + to_string(limit) + " cgroup=" + cgroup +
                 " " + processes_needed(needed, max_children, udp_child) + fork_fails +
-                "TasksMax= (systemctl edit echod) or lower max_children");
+                unit_fix("TasksMax", needed) + ", or lower max_children");
 }
 
 void log_nproc_limit_low(std::uint64_t limit, uid_t uid, std::uint64_t needed,
@@ -199,7 +205,7 @@ void log_nproc_limit_low(std::uint64_t limit, uid_t uid, std::uint64_t needed,
     log_warning("limit too low: RLIMIT_NPROC=" + to_string(limit) + " uid=" + to_string(uid) +
                 " " + processes_needed(needed, max_children, udp_child) +
                 ", and it counts every process of that uid" + fork_fails +
-                "LimitNPROC= (systemctl edit echod) or lower max_children");
+                unit_fix("LimitNPROC", needed) + ", or lower max_children");
 }
 
 void log_nofile_limit_low(std::uint64_t limit, std::uint64_t needed, std::size_t sockets)
@@ -208,7 +214,8 @@ void log_nofile_limit_low(std::uint64_t limit, std::uint64_t needed, std::size_t
                 to_string(needed) + " for sockets=" + to_string(sockets) +
                 " (twice: a reload opens the new ones first) + the master's own " +
                 to_string(needed - 2 * sockets) +
-                "; past it accepting pauses; raise LimitNOFILE= (systemctl edit echod)");
+                "; past it accept fails and accepting pauses; " +
+                unit_fix("LimitNOFILE", needed));
 }
 
 void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid)
