@@ -312,6 +312,8 @@ check "echod is inactive" test "$(unit_property echod ActiveState)" = inactive
 check "no echod process is left" bash -c '! cexec pgrep -x echod'
 cexec systemctl disable echod
 cexec rm /etc/systemd/system/echod.service.d/watchdog.conf
+# The operator's drop-in goes too: the package steps below are about the packaged file.
+cexec rm -r /etc/echod/echod.conf.d
 
 step "socket activation: echod.socket with the drop-in"
 cexec mkdir -p /etc/systemd/system/echod.service.d
