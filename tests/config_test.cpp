@@ -6,6 +6,7 @@
 #include "harness.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 
 using namespace echod;
 using echod::test::TempDir;
@@ -90,12 +92,12 @@ void add_matches(Listed& listed, const std::string& text, const std::regex& any,
     }
 }
 
-// An entry is `key = value` or `#key = value` at the start of a line; any other line that
-// looks like a setting (`# name=value`) must name a key too.
+// An entry is `#key = default` at the start of a line (`#key =` when the default is
+// empty); any other line that looks like a setting (`# name=value`) must name a key too.
 Listed sample_config_keys()
 {
     const std::regex setting(R"(^#?\s*([A-Za-z_][\w.-]*)\s*=)");
-    const std::regex entry(R"(^#?([a-z0-9_]+) = )");
+    const std::regex entry(R"(^#([a-z0-9_]+) =( |$))");
     Listed listed;
     for (const std::string& line : lines_of(ECHOD_SOURCE_DIR "/config/echod.conf")) {
         add_matches(listed, line, setting, entry);
@@ -135,6 +137,19 @@ Listed readme_keys()
         add_matches(listed, line, row, row);
     }
     return listed;
+}
+
+// What format_config prints, without its comments (the files read).
+std::string settings_of(const Config& config)
+{
+    std::istringstream in(format_config(config));
+    std::string settings;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind('#', 0) != 0) {
+            settings += line + "\n";
+        }
+    }
+    return settings;
 }
 
 Listed help_options()
@@ -235,13 +250,25 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_the_documented_defaults)
     BOOST_TEST(config.udp_rate_per_source == 10u);
 }
 
-BOOST_AUTO_TEST_CASE(sample_config_is_valid_and_matches_the_defaults)
+// The sample sets nothing: each key is shown commented out with its default, so that a
+// default changed in a later release reaches a host that kept the file. Uncommented, the
+// lines give the defaults again: what they show is true.
+BOOST_AUTO_TEST_CASE(sample_config_is_valid_sets_nothing_and_shows_the_defaults)
 {
-    const Config config = load(ECHOD_SOURCE_DIR "/config/echod.conf");
+    const std::vector<std::string> lines = lines_of(ECHOD_SOURCE_DIR "/config/echod.conf");
+    std::string uncommented;
+    for (const std::string& line : lines) {
+        BOOST_TEST((line.empty() || line[0] == '#'), "not commented out: " << line);
+        if (std::regex_search(line, std::regex(R"(^#[a-z0-9_]+ =( |$))"))) {
+            uncommented += line.substr(1) + "\n";
+        }
+    }
     TempDir dir;
     const Config defaults = load(dir.write("echod.conf", ""));
-    BOOST_TEST(format_config(config).substr(format_config(config).find('\n')) ==
-               format_config(defaults).substr(format_config(defaults).find('\n')));
+    const Config sample = load(ECHOD_SOURCE_DIR "/config/echod.conf");
+    BOOST_TEST(settings_of(sample) == settings_of(defaults));
+    const Config shown = load(dir.write("shown.conf", uncommented));
+    BOOST_TEST(settings_of(shown) == settings_of(defaults), uncommented);
 }
 
 BOOST_AUTO_TEST_CASE(file_values_apply_and_the_command_line_wins)
@@ -284,8 +311,7 @@ BOOST_AUTO_TEST_CASE(effective_settings_read_back_identically)
     BOOST_TEST((config.mode == Mode::prefork));
     BOOST_TEST(config.max_connections_per_child == 0u);
     const Config again = load(dir.write("b.conf", format_config(config)));
-    BOOST_TEST(format_config(again).substr(format_config(again).find('\n')) ==
-               format_config(config).substr(format_config(config).find('\n')));
+    BOOST_TEST(settings_of(again) == settings_of(config));
 }
 
 struct BadValue {
@@ -791,8 +817,7 @@ BOOST_AUTO_TEST_CASE(check_config_prints_the_lists_and_they_read_back)
     BOOST_TEST(printed.find("max_connections_per_child =") < printed.find("proxy_protocol ="));
     BOOST_TEST(printed.find("udp_rate_per_source =") < printed.find("idle_timeout ="));
     const Config again = load(dir.write("b.conf", printed));
-    BOOST_TEST(format_config(again).substr(format_config(again).find('\n')) ==
-               printed.substr(printed.find('\n')));
+    BOOST_TEST(settings_of(again) == settings_of(config));
     BOOST_TEST(again.allow.format() == config.allow.format());
     BOOST_TEST(again.rate_burst == 5u);
 
@@ -802,4 +827,135 @@ BOOST_AUTO_TEST_CASE(check_config_prints_the_lists_and_they_read_back)
     BOOST_TEST(read_back.allow.empty());
     BOOST_TEST(read_back.deny.empty());
     BOOST_TEST(read_back.proxy_trusted.empty());
+}
+
+// Configuration management writes files of its own in echod.conf.d/ and leaves the
+// packaged file alone: they are read after it, in byte order, each key from the last file
+// that sets it, the command line over all.
+BOOST_AUTO_TEST_CASE(drop_ins_are_read_in_name_order_and_a_later_one_wins)
+{
+    TempDir dir;
+    const std::string main = dir.write("echod.conf", "port = 1\nbacklog = 5\nallow = 192.0.2.0/24\n"
+                                                     "idle_timeout = 7s\n");
+    const std::string drop_ins = dir.path() + "/echod.conf.d";
+    BOOST_TEST_REQUIRE(::mkdir(drop_ins.c_str(), 0755) == 0);
+    dir.write("echod.conf.d/10-first.conf", "port = 2\nallow = 198.51.100.0/24\n");
+    dir.write("echod.conf.d/9-last.conf", "port = 3\n");  // "9" sorts after "10-"
+    dir.write("echod.conf.d/B-upper.conf", "stall_timeout = 4s\n");  // 'B' before 'a'
+    dir.write("echod.conf.d/a-lower.conf", "stall_timeout = 5s\n");
+    // Not read: other endings (dpkg's leftovers, backups, disabled files), hidden names.
+    for (const char* ignored : {"9-last.conf.dpkg-old", "9-last.conf.dpkg-dist", "9-last.conf~",
+                                "9-last.conf.bak", ".9-last.conf.swp", ".hidden.conf",
+                                "notes.txt", "x.conf.disabled", "conf"}) {
+        dir.write(std::string("echod.conf.d/") + ignored, "port = 99\nnot a setting\n");
+    }
+    const Config config = load(main);
+    BOOST_TEST(config.port == 3);
+    BOOST_TEST(config.backlog == 5);                            // the main file's
+    BOOST_TEST(config.allow.format() == "198.51.100.0/24");     // replaced, not added to
+    BOOST_TEST(config.stall_timeout.count() == 5000);
+    BOOST_TEST(config.idle_timeout.count() == 7000);
+    BOOST_TEST((config.files ==
+                std::vector<std::string>{main, drop_ins + "/10-first.conf", drop_ins + "/9-last.conf",
+                                         drop_ins + "/B-upper.conf", drop_ins + "/a-lower.conf"}));
+    const std::string printed = format_config(config);
+    BOOST_TEST(printed.find("#   " + main + "\n#   " + drop_ins + "/10-first.conf\n") !=
+                   std::string::npos, printed);
+    // The command line wins over every file.
+    BOOST_TEST(load(main, {"--port", "4", "--allow", "10.0.0.0/8"}).port == 4);
+    BOOST_TEST(load(main, {"--allow", "10.0.0.0/8"}).allow.format() == "10.0.0.0/8");
+    // No directory: the file alone.
+    const std::string other = dir.write("other.conf", "port = 8\n");
+    BOOST_TEST((load(other).files == std::vector<std::string>{other}));
+    BOOST_TEST(load(other).port == 8);
+}
+
+BOOST_AUTO_TEST_CASE(drop_in_errors_name_the_drop_in_and_its_line)
+{
+    TempDir dir;
+    const std::string main = dir.write("echod.conf", "port = 1\n");
+    const std::string drop_ins = dir.path() + "/echod.conf.d";
+    BOOST_TEST_REQUIRE(::mkdir(drop_ins.c_str(), 0755) == 0);
+    auto error = [&](const std::string& content, const std::vector<std::string>& args = {}) {
+        dir.write("echod.conf.d/50-tool.conf", content);
+        try {
+            load(main, args);
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        BOOST_FAIL("accepted: " << content);
+        return std::string();
+    };
+    const std::string at = drop_ins + "/50-tool.conf:";
+    BOOST_TEST(error("# a\nport = x\n").rfind(at + "2: key 'port' has value 'x'", 0) == 0u);
+    BOOST_TEST(error("colour = blue\n") == at + "1: unknown key 'colour'");
+    // A key twice in one file is an error, in a drop-in as in the main file.
+    BOOST_TEST(error("port = 2\n\nport = 3\n") ==
+               at + "3: key 'port' is set more than once, first on line 1");
+    BOOST_TEST(error("no equals sign\n") == at + "1: a line is not 'key = value': 'no equals sign'");
+    // A check across keys blames the key set last: a later file, whatever its line numbers.
+    dir.write("echod.conf", "mode = prefork\n\n\n\nmax_spare_children = 4\n");
+    BOOST_TEST(error("min_spare_children = 8\n") ==
+               at + "1: key 'min_spare_children' has value '8': expected at most "
+                    "max_spare_children (4)");
+    dir.write("echod.conf", "port = 1\n");
+
+    // What cannot be read is an error naming it.
+    BOOST_TEST_REQUIRE(::unlink((drop_ins + "/50-tool.conf").c_str()) == 0);
+    BOOST_TEST_REQUIRE(::mkdir((drop_ins + "/sub.conf").c_str(), 0755) == 0);
+    BOOST_CHECK_EXCEPTION(load(main), ConfigError, [&](const ConfigError& e) {
+        return std::string(e.what()) ==
+               drop_ins + "/sub.conf: cannot read the config file: not a regular file";
+    });
+    BOOST_TEST_REQUIRE(::rmdir((drop_ins + "/sub.conf").c_str()) == 0);
+    BOOST_TEST_REQUIRE(::symlink("/nonexistent-echod", (drop_ins + "/gone.conf").c_str()) == 0);
+    BOOST_CHECK_EXCEPTION(load(main), ConfigError, [&](const ConfigError& e) {
+        return std::string(e.what()) ==
+               drop_ins + "/gone.conf: cannot read the config file: No such file or directory";
+    });
+    // The directory's name taken by a file.
+    const std::string lone = dir.write("lone.conf", "port = 1\n");
+    dir.write("lone.conf.d", "port = 2\n");
+    BOOST_CHECK_EXCEPTION(load(lone), ConfigError, [&](const ConfigError& e) {
+        return std::string(e.what()) ==
+               lone + ".d: cannot read the drop-in directory: Not a directory";
+    });
+}
+
+// `echod --help` in the GNU layout: usage, what it is, the options in groups with their
+// arguments, descriptions in one column within 80 columns, where to read more.
+BOOST_AUTO_TEST_CASE(help_has_the_gnu_layout)
+{
+    const std::string help = usage_text();
+    BOOST_TEST(help.rfind("Usage: echod [OPTION]...\n", 0) == 0u, help);
+    const std::string end = "\nSee echod(8) and echod.conf(5).\n";
+    BOOST_TEST(help.substr(help.size() - std::min(help.size(), end.size())) == end);
+    BOOST_TEST(help.find("\nGeneral options:\n") < help.find("\nSettings: "));
+    BOOST_TEST(help.find("\n  -c, --config=FILE ") != std::string::npos, help);
+    BOOST_TEST(help.find("\n      --reload=PID ") != std::string::npos, help);
+    BOOST_TEST(help.find("\n      --max_children=N ") != std::string::npos, help);
+    BOOST_TEST(help.find("\n      --mode=MODE ") != std::string::npos, help);
+    std::istringstream lines(help);
+    for (std::string line; std::getline(lines, line);) {
+        BOOST_TEST(line.size() <= 79u, line);
+        // A description starts in column 32, after an option or on a line of its own.
+        if (line.rfind("  ", 0) == 0 && line.size() > 32 && line[31] != ' ') {
+            BOOST_TEST(line.find("  ", 2) < 31u, line);
+        }
+    }
+}
+
+// Every key takes both spellings on the command line: --max_children and --max-children.
+BOOST_AUTO_TEST_CASE(every_key_takes_dashes_or_underscores_on_the_command_line)
+{
+    for (const std::string& key : config_key_names()) {
+        std::string dashed = key;
+        std::replace(dashed.begin(), dashed.end(), '_', '-');
+        for (const std::string& option : {"--" + key + "=v", "--" + dashed + "=v"}) {
+            const CommandLine parsed = command_line({option});
+            BOOST_TEST((parsed.overrides.count(key) == 1u &&
+                        parsed.overrides.at(key) == std::vector<std::string>{"v"}),
+                       option);
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 #include "daemon/config_keys.hpp"
 #include "daemon/config_text.hpp"
+#include "daemon/config_usage.hpp"
 #include "daemon/config_values.hpp"
 
 #include <boost/program_options.hpp>
@@ -10,10 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
-
-#ifndef ECHOD_DEFAULT_CONFIG
-#define ECHOD_DEFAULT_CONFIG "/etc/echod/echod.conf"
-#endif
+#include <utility>
 
 namespace po = boost::program_options;
 
@@ -24,16 +22,18 @@ using Values = std::map<std::string, std::vector<std::string>>;
 
 po::options_description command_options()
 {
-    po::options_description commands("Options");
-    commands.add_options()
-        ("help,h", "print this help and exit")
-        ("version,V", "print the version and exit")
-        ("config,c", po::value<std::string>()->default_value(ECHOD_DEFAULT_CONFIG),
-         "config file")
-        ("check-config,t", "validate the configuration, print the effective settings, exit")
-        ("quiet,q", "with --check-config: print nothing, only the exit status tells")
-        ("reload", po::value<std::string>()->value_name("PID"),
-         "ask the echod master PID to reload its configuration and wait for the outcome");
+    po::options_description commands;
+    for (const CommandOption& option : command_options_table()) {
+        if (option.value_name == nullptr) {
+            commands.add_options()(option.names, option.help);
+        } else if (option.default_value == nullptr) {
+            commands.add_options()(option.names, po::value<std::string>(), option.help);
+        } else {
+            commands.add_options()(option.names,
+                                   po::value<std::string>()->default_value(option.default_value),
+                                   option.help);
+        }
+    }
     return commands;
 }
 
@@ -53,15 +53,12 @@ Values to_values(const po::variables_map& vm)
 // Each key is a config-file key and a long command-line option.
 po::options_description key_options()
 {
-    po::options_description options(
-        "Settings (config file keys; the command line wins; on the command line a dash may "
-        "stand for each underscore)");
+    po::options_description options;  // their help is usage_text()'s (config_usage.cpp)
     for (const Key& key : config_keys()) {
-        const std::string help = describe(key);  // add_options copies it
         if (key.repeatable) {
-            options.add_options()(key.name, po::value<std::vector<std::string>>(), help.c_str());
+            options.add_options()(key.name, po::value<std::vector<std::string>>(), "");
         } else {
-            options.add_options()(key.name, po::value<std::string>(), help.c_str());
+            options.add_options()(key.name, po::value<std::string>(), "");
         }
     }
     return options;
@@ -125,14 +122,36 @@ FileValues read_file(const std::string& path)
 // The keys the user set, and where. A check across keys names the one set last.
 using Origins = std::map<std::string, Source>;
 
-// Whether `a` was applied after `b`: the command line after the file, and in the file, a
-// later line after an earlier one.
+// Whether `a` was applied after `b`: the command line after the files, a later file after
+// an earlier one, and in a file, a later line after an earlier one.
 bool applied_after(const Source& a, const Source& b)
 {
     if (a.lines.empty() != b.lines.empty()) {
         return a.lines.empty();
     }
-    return !a.lines.empty() && a.lines.front() > b.lines.front();
+    return !a.lines.empty() &&
+           std::make_pair(a.file, a.lines.front()) > std::make_pair(b.file, b.lines.front());
+}
+
+// What the files set, each key from the last file that sets it (a drop-in replaces the
+// config file's value, and a later drop-in an earlier one's; the lines of a repeatable key
+// add up within one file only), and where.
+struct FileSettings {
+    Values values;
+    std::map<std::string, Source> sources;
+};
+
+FileSettings read_files(const std::vector<std::string>& paths)
+{
+    FileSettings settings;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        FileValues file = read_file(paths[i]);
+        for (auto& [key, values] : file.values) {
+            settings.values[key] = std::move(values);
+            settings.sources[key] = Source{paths[i], file.lines.keys.at(key), i};
+        }
+    }
+    return settings;
 }
 
 // Spare children matter only in prefork mode, so they are checked only then: a file may
@@ -201,15 +220,6 @@ std::vector<std::string> with_key_spelling(int argc, const char* const argv[])
 
 }  // namespace
 
-std::string usage_text()
-{
-    po::options_description all("Usage: echod [options]\n\nTCP echo daemon (RFC 862)");
-    all.add(command_options()).add(key_options());
-    std::ostringstream out;
-    out << all;
-    return out.str();
-}
-
 CommandLine parse_command_line(int argc, const char* const argv[])
 {
     po::options_description all;
@@ -262,16 +272,19 @@ Config load_config(const CommandLine& command_line)
 {
     Config config;
     config.path = command_line.config_path;
-    const FileValues file = read_file(config.path);
+    config.files = {config.path};
+    const std::vector<std::string> drop_ins = drop_in_files(config.path + ".d");
+    config.files.insert(config.files.end(), drop_ins.begin(), drop_ins.end());
+    const FileSettings files = read_files(config.files);
     Origins origins;
     for (const Key& key : config_keys()) {
         const std::vector<std::string>* values = nullptr;
         if (auto it = command_line.overrides.find(key.name); it != command_line.overrides.end()) {
             values = &it->second;
             origins[key.name] = Source{"command line", {}};
-        } else if (auto in_file = file.values.find(key.name); in_file != file.values.end()) {
+        } else if (auto in_file = files.values.find(key.name); in_file != files.values.end()) {
             values = &in_file->second;
-            origins[key.name] = Source{config.path, file.lines.keys.at(key.name)};
+            origins[key.name] = files.sources.at(key.name);
         } else {
             continue;
         }
@@ -289,7 +302,11 @@ Config load_config(const CommandLine& command_line)
 std::string format_config(const Config& config)
 {
     std::ostringstream out;
-    out << "# effective settings of " << config.path << "\n";
+    out << "# effective settings of " << config.path << "\n"
+        << "# files read, in order (a later one wins, and the command line over all):\n";
+    for (const std::string& file : config.files) {
+        out << "#   " << file << "\n";
+    }
     for (const Key& key : config_keys()) {
         for (const std::string& value : key.show(config)) {
             out << key.name << " = " << value << "\n";

@@ -25,7 +25,10 @@ enum class Mode { fork, prefork };
 enum class ProxyProtocol { off, v1, v2, any };
 
 struct Config {
-    std::string path;  // the file these settings were read from
+    std::string path;  // the config file (--config)
+    // The files these settings were read from, in order: path, then the drop-ins in
+    // path + ".d" (config_text.hpp); a later one's key replaces an earlier one's.
+    std::vector<std::string> files;
     std::vector<std::string> addresses{"0.0.0.0", "::"};
     bool default_addresses = true;  // not set by the user: a host without IPv6 is fine
     std::uint16_t port = 7;
@@ -84,7 +87,8 @@ struct CommandLine {
 CommandLine parse_command_line(int argc, const char* const argv[]);
 std::string usage_text();
 
-// Reads the file named by the command line, applies its overrides, validates everything.
+// Reads the file named by the command line, then its drop-ins, applies the command line's
+// overrides, validates everything.
 Config load_config(const CommandLine& command_line);
 
 // The effective settings in the config file's own syntax (for --check-config).

@@ -35,7 +35,7 @@ constexpr Key integer_key(const char* name, const char* help,
     static_assert(low <= high && high <= static_cast<std::uint64_t>(
                                              std::numeric_limits<MemberType<member>>::max()),
                   "the range must fit the member");
-    return {name, help, nullptr, &apply_integer<member>, &show_integer<member>,
+    return {name, help, nullptr, "N", &apply_integer<member>, &show_integer<member>,
             false, low, high, default_text, derive};
 }
 
@@ -55,7 +55,8 @@ std::vector<std::string> show_duration(const Config& config)
 template <milliseconds Config::*member>
 constexpr Key duration_key(const char* name, const char* help)
 {
-    return {name, help, "a duration", &apply_duration<member>, &show_duration<member>};
+    return {name, help, "a duration", "DURATION", &apply_duration<member>,
+            &show_duration<member>};
 }
 
 // An enum spelled by name: parse reads it (and names the key in its error), print writes it.
@@ -73,9 +74,10 @@ std::vector<std::string> show_choice(const Config& config)
 }
 
 template <auto member, auto parse, auto print>
-constexpr Key choice_key(const char* name, const char* help, const char* accepted)
+constexpr Key choice_key(const char* name, const char* help, const char* accepted,
+                         const char* value_name)
 {
-    return {name, help, accepted, &apply_choice<member, parse, print>,
+    return {name, help, accepted, value_name, &apply_choice<member, parse, print>,
             &show_choice<member, print>};
 }
 
@@ -97,9 +99,11 @@ std::vector<std::string> show_text(const Config& config)
 }
 
 template <std::string Config::*member, bool is_account = false>
-constexpr Key text_key(const char* name, const char* help, const char* accepted)
+constexpr Key text_key(const char* name, const char* help, const char* accepted,
+                       const char* value_name)
 {
-    return {name, help, accepted, &apply_text<member, is_account>, &show_text<member>};
+    return {name, help, accepted, value_name, &apply_text<member, is_account>,
+            &show_text<member>};
 }
 
 template <std::string Config::*member>
@@ -141,7 +145,7 @@ std::vector<std::string> show_cidrs(const Config& config)
 template <CidrList Config::*member>
 constexpr Key cidr_key(const char* name, const char* help, const char* default_text)
 {
-    return {name, help, "address ranges (CIDR), comma-separated", &apply_cidrs<member>,
+    return {name, help, "address ranges (CIDR), comma-separated", "RANGES", &apply_cidrs<member>,
             &show_cidrs<member>, true, 0, 0, default_text};
 }
 
@@ -150,7 +154,7 @@ constexpr Key cidr_key(const char* name, const char* help, const char* default_t
 // default, a line here, and its entries in config/echod.conf, man/echod.conf.5 and
 // man/echod.8 (OPTIONS), which config_test checks against this table.
 constexpr Key keys[] = {
-    {"address", "address to listen on", "numeric IPv4 or IPv6", &apply_addresses,
+    {"address", "address to listen on", "numeric IPv4 or IPv6", "ADDRESS", &apply_addresses,
      &show_addresses, true},
     integer_key<&Config::port, 0, 65535>("port", "TCP port, 0 = any free port"),
     integer_key<&Config::backlog, 1, 65535>("backlog", "listen backlog"),
@@ -164,7 +168,7 @@ constexpr Key keys[] = {
         }),
     choice_key<&Config::mode, parse_mode, mode_name>(
         "mode", "fork: a child per accepted connection; prefork: spare children accept",
-        "fork or prefork"),
+        "fork or prefork", "MODE"),
     integer_key<&Config::min_spare_children, 1, 100000>("min_spare_children",
                                                          "prefork: idle children, at least"),
     integer_key<&Config::max_spare_children, 1, 100000>("max_spare_children",
@@ -176,7 +180,7 @@ constexpr Key keys[] = {
         "proxy_protocol",
         "a PROXY protocol header from a trusted balancer names the client; every connection "
         "must begin with one",
-        "off, v1, v2 or any"),
+        "off, v1, v2 or any", "VERSION"),
     cidr_key<&Config::proxy_trusted>(
         "proxy_trusted", "the balancers that may send a PROXY header; others are refused",
         "none; required with proxy_protocol"),
@@ -195,7 +199,7 @@ constexpr Key keys[] = {
             config.rate_burst = std::max(1u, config.rate_per_source);
         }),
     choice_key<&Config::udp, parse_udp_switch, switch_name>(
-        "udp", "UDP echo on the same addresses and port", "on or off"),
+        "udp", "UDP echo on the same addresses and port", "on or off", "on|off"),
     integer_key<&Config::udp_rate_per_source, 0, 1000000>(
         "udp_rate_per_source",
         "UDP datagrams per second per source, burst twice that, 0 = no limit"),
@@ -208,16 +212,16 @@ constexpr Key keys[] = {
                                        "close a connection this long after it began, 0 = never"),
     choice_key<&Config::log_level, parse_log_level, log_level_name>(
         "log_level", "lines below this level are not logged",
-        "debug, info, notice, warning or error"),
+        "debug, info, notice, warning or error", "LEVEL"),
     text_key<&Config::user, true>("user", "when root: drop to this user after binding",
-                                  "a user name"),
+                                  "a user name", "USER"),
     text_key<&Config::group, true>("group", "drop to this group; none: the user's primary group",
-                                   "a group name, needs user"),
-    text_key<&Config::pid_file>("pid_file", "write the master's pid here", "a path"),
+                                   "a group name, needs user", "GROUP"),
+    text_key<&Config::pid_file>("pid_file", "write the master's pid here", "a path", "FILE"),
     {"metrics_file",
      "write the counters here every 5s, in Prometheus' text format (node_exporter's textfile "
      "collector reads *.prom)",
-     "an absolute path", &apply_file_path<&Config::metrics_file>,
+     "an absolute path", "FILE", &apply_file_path<&Config::metrics_file>,
      &show_text<&Config::metrics_file>},
 };
 

@@ -19,6 +19,7 @@ struct Key {
     const char* name;
     const char* help;         // what it means; --help adds what it accepts and its default
     const char* accepted;     // for --help; nullptr for an integer, whose range is shown
+    const char* value_name;   // for --help: --port=N, --mode=MODE
     Apply apply;              // parses and checks the value(s), then sets the member
     Show show;                // as format_config prints it, one line per value
     bool repeatable = false;  // the lines add up instead of being an error

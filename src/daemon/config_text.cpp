@@ -3,12 +3,15 @@
 #include "daemon/config.hpp"
 #include "os/unique_fd.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <sstream>
 
 namespace echod {
@@ -49,6 +52,38 @@ std::string read_config_text(const std::string& path)
         text.erase(0, sizeof bom - 1);
     }
     return text;
+}
+
+std::vector<std::string> drop_in_files(const std::string& directory)
+{
+    const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(directory.c_str()), &::closedir);
+    if (!dir) {
+        if (errno == ENOENT) {
+            return {};  // no drop-ins: the config file alone
+        }
+        throw ConfigError(directory + ": cannot read the drop-in directory: " +
+                          std::strerror(errno));
+    }
+    std::vector<std::string> names;
+    const std::string suffix = ".conf";
+    errno = 0;
+    while (const dirent* entry = ::readdir(dir.get())) {
+        const std::string name = entry->d_name;
+        if (name.front() != '.' && name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            names.push_back(name);
+        }
+        errno = 0;
+    }
+    if (errno != 0) {
+        throw ConfigError(directory + ": cannot read the drop-in directory: " +
+                          std::strerror(errno));
+    }
+    std::sort(names.begin(), names.end());  // std::string compares bytes, as the C locale
+    for (std::string& name : names) {
+        name = directory + "/" + name;
+    }
+    return names;
 }
 
 ConfigLines scan_config_lines(const std::string& text)

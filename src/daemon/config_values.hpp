@@ -22,6 +22,7 @@ std::string shown(const std::string& text);
 struct Source {
     std::string name;            // the file's path, or "command line"
     std::vector<unsigned> lines;  // in the file: the line of each value, in order
+    std::size_t file = 0;         // which file, in the order they are read (Config::files)
 
     std::string where(std::size_t value = 0) const
     {

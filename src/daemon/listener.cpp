@@ -311,6 +311,15 @@ void set_urgent_inline(int fd, const std::string& where)
     set_option(fd, SOL_SOCKET, SO_OOBINLINE, "setsockopt SO_OOBINLINE " + where);
 }
 
+std::size_t count_sockets(const std::vector<Listener>& listeners)
+{
+    std::size_t sockets = 0;
+    for (const Listener& listener : listeners) {
+        sockets += (listener.fd ? 1 : 0) + (listener.udp ? 1 : 0);
+    }
+    return sockets;
+}
+
 std::string format_listeners(const std::vector<Listener>& listeners)
 {
     std::string text;

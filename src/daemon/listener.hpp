@@ -58,6 +58,9 @@ void stop_listening(std::vector<Listener>& listeners);
 // would stay with systemd's socket, and the next master's).
 void refuse_new_connections(std::vector<Listener>& listeners);
 
+// The descriptors `listeners` hold: their TCP and UDP sockets.
+std::size_t count_sockets(const std::vector<Listener>& listeners);
+
 // "127.0.0.1:7,[::1]:7": the TCP listeners.
 std::string format_listeners(const std::vector<Listener>& listeners);
 

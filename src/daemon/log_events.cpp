@@ -43,6 +43,27 @@ void add_client(LogLine& line, const Endpoint& client, const Endpoint* via)
     }
 }
 
+// "needs=N for max_children=M + the master + the UDP child"
+// needs= max_children= [udp_child=yes]: what the processes count is made of.
+LogLine& add_processes_needed(LogLine& line, std::uint64_t needed, unsigned max_children,
+                              bool udp_child)
+{
+    line.add("needs", needed).add("max_children", max_children);
+    if (udp_child) {
+        line.add("udp_child", "yes");
+    }
+    return line;
+}
+
+constexpr const char* fork_fails = "limit too low; forks past it fail and drop their clients";
+
+// "systemctl edit echod: [Service] TasksMax=N or more"
+std::string unit_fix(const char* setting, std::uint64_t needed)
+{
+    return std::string("systemctl edit echod: [Service] ") + setting + "=" + std::to_string(needed) +
+           " or more";
+}
+
 }  // namespace
 
 // reason=killed signal=N, or reason=failed exit=N: a child that ended without its report.
@@ -164,6 +185,40 @@ void log_user_ignored_not_root(const std::string& user)
 {
     log_message(LogLevel::warning,
          LogLine("user ignored: echod was not started as root").add("user", user));
+}
+
+void log_pids_limit_low(std::uint64_t limit, const std::string& cgroup, std::uint64_t needed,
+                        unsigned max_children, bool udp_child)
+{
+    LogLine line(fork_fails);
+    line.add("limit", "pids.max").add("pids_max", limit).add("cgroup", cgroup);
+    add_processes_needed(line, needed, max_children, udp_child)
+        .add("fix", unit_fix("TasksMax", needed) + ", or lower max_children");
+    log_message(LogLevel::warning, line);
+}
+
+void log_nproc_limit_low(std::uint64_t limit, uid_t uid, std::uint64_t needed,
+                         unsigned max_children, bool udp_child)
+{
+    // RLIMIT_NPROC counts every process of the uid, not only echod's.
+    LogLine line(fork_fails);
+    line.add("limit", "RLIMIT_NPROC").add("RLIMIT_NPROC", limit).add("uid", uid);
+    add_processes_needed(line, needed, max_children, udp_child)
+        .add("fix", unit_fix("LimitNPROC", needed) + ", or lower max_children");
+    log_message(LogLevel::warning, line);
+}
+
+void log_nofile_limit_low(std::uint64_t limit, std::uint64_t needed, std::size_t sockets)
+{
+    // Each socket twice: a reload opens the new ones before it closes the old.
+    log_message(LogLevel::warning,
+                LogLine("limit too low; past it accept fails and accepting pauses")
+                    .add("limit", "RLIMIT_NOFILE")
+                    .add("RLIMIT_NOFILE", limit)
+                    .add("needs", needed)
+                    .add("sockets", sockets)
+                    .add("own", needed - 2 * sockets)
+                    .add("fix", unit_fix("LimitNOFILE", needed)));
 }
 
 void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid)

@@ -53,6 +53,12 @@ void log_ipv6_missing(const std::string& why);
 void log_backlog_clamped(int backlog, int effective);
 void log_backlog_below_max_children(int backlog, unsigned max_children);
 void log_user_ignored_not_root(const std::string& user);
+// A limit below what the settings need (daemon/resource_limits.hpp): at start and reload.
+void log_pids_limit_low(std::uint64_t limit, const std::string& cgroup, std::uint64_t needed,
+                        unsigned max_children, bool udp_child);
+void log_nproc_limit_low(std::uint64_t limit, uid_t uid, std::uint64_t needed,
+                         unsigned max_children, bool udp_child);
+void log_nofile_limit_low(std::uint64_t limit, std::uint64_t needed, std::size_t sockets);
 void log_privileges_dropped(const std::string& user, uid_t uid, gid_t gid);
 void log_config_error(const std::string& why);
 void log_cannot_start(const std::string& why);

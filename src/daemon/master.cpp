@@ -3,6 +3,7 @@
 #include "common/signals.hpp"
 #include "daemon/log.hpp"
 #include "daemon/reload_request.hpp"
+#include "daemon/resource_limits.hpp"
 #include "os/sys_error.hpp"
 
 #include <fcntl.h>
@@ -48,6 +49,8 @@ int Master::run()
     maintain_spares(Clock::now());
     maintain_udp(Clock::now());
     note_short_backlog();
+    note_resource_limits(config_, count_sockets(listeners_) + count_sockets(udp_adopted_),
+                         udp_served());
     write_metrics(Clock::now(), true);
     fd_store_.sync(listeners_, service_);
     log_ready(listening_state(format_listeners(listeners_)));
@@ -266,6 +269,8 @@ bool Master::reload()
     }
     log_set_level(config_.log_level);
     note_short_backlog();
+    note_resource_limits(config_, count_sockets(listeners_) + count_sockets(udp_adopted_),
+                         udp_served());
     reload_metrics(old_metrics_file);  // first: the reloaded line says the file is written
     log_reloaded(listening_state(format_listeners(listeners_)));
     service_.ready(status_text());

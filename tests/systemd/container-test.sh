@@ -253,9 +253,17 @@ check "lines + summarised = served from STATUS= ($lines + $summarised = $served)
 step "reload: edit port and backlog, systemctl reload"
 held_open 7
 check "a connection opened before the reload echoes" held_echoes "before the reload"
-cexec sed -i -e 's/^port = 7$/port = 7007/' -e 's/^backlog = 511$/backlog = 64/' \
-    -e 's/^shutdown_timeout = 10s$/shutdown_timeout = 3s/' /etc/echod/echod.conf
-cexec grep -E '^(port|backlog|shutdown_timeout) ' /etc/echod/echod.conf
+# The packaged file sets nothing (each key commented, with its default): the port is
+# uncommented and edited there, the rest goes in a drop-in, as configuration management
+# would write it.
+cexec sed -i -e 's/^#port = 7$/port = 7007/' /etc/echod/echod.conf
+cexec mkdir -p /etc/echod/echod.conf.d
+printf 'backlog = 64\nshutdown_timeout = 3s\n' |
+    cexec tee /etc/echod/echod.conf.d/local.conf >/dev/null
+cexec grep -E '^(port|backlog|shutdown_timeout) ' /etc/echod/echod.conf /etc/echod/echod.conf.d/local.conf
+check "echod --check-config lists the drop-in and applies it" \
+    bash -c "cexec echod --check-config | grep -qx '#   /etc/echod/echod.conf.d/local.conf' &&
+             cexec echod --check-config | grep -qx 'backlog = 64'"
 started=$SECONDS
 cexec systemctl reload echod
 echo "systemctl reload returned after $((SECONDS - started)) s"
@@ -300,6 +308,32 @@ check "-p warning now shows the reload error but still no info lines" \
     bash -c "cexec journalctl --no-pager -o cat -u echod -p warning | grep -q 'reload failed' &&
            ! cexec journalctl --no-pager -o cat -u echod -p warning | grep -q 'connection closed'"
 
+step "limits: max_children above the unit's TasksMax=300 warns, until TasksMax is raised"
+# TasksMax= is the pids.max of the unit's cgroup, when the container's systemd has the pids
+# controller (a hybrid host may not delegate it; resource_limits_test checks a real cgroup).
+unit_cgroup=$(unit_property echod ControlGroup)
+pids_max=$(cexec cat "/sys/fs/cgroup$unit_cgroup/pids.max" 2>/dev/null ||
+    cexec cat "/sys/fs/cgroup/pids$unit_cgroup/pids.max" 2>/dev/null || true)
+if [ "$pids_max" = 300 ]; then
+    printf 'max_children = 400\n' | cexec tee /etc/echod/echod.conf.d/capacity.conf >/dev/null
+    cexec systemctl reload echod
+    check "the reload warns that pids.max=300 cannot hold max_children=400, and what to do" \
+        journal_has '^msg="limit too low; forks past it fail and drop their clients" limit=pids\.max pids_max=300 cgroup=[^ ]*/echod\.service needs=401 max_children=400 fix="systemctl edit echod: \[Service\] TasksMax=401 or more, or lower max_children"$' -p warning..warning
+    printf '[Service]\nTasksMax=500\n' |
+        cexec tee /etc/systemd/system/echod.service.d/tasks.conf >/dev/null
+    cexec systemctl daemon-reload
+    cexec systemctl reload echod
+    check "with TasksMax=500 the next reload does not warn" \
+        test "$(journal | grep -c '^msg="limit too low')" = 1
+    cexec rm /etc/echod/echod.conf.d/capacity.conf /etc/systemd/system/echod.service.d/tasks.conf
+    cexec systemctl daemon-reload
+    cexec systemctl reload echod
+    check "the connection held since the first reload still echoes" held_echoes "after the limits"
+else
+    echo "skipped: TasksMax= is not enforced in this container (pids.max of $unit_cgroup: '${pids_max:-none}')"
+    check "and no limit warning was made up" bash -c "! cexec journalctl --no-pager -o cat -u echod | grep -q '^msg=.limit too low'"
+fi
+
 step "stop: live connections drain, for shutdown_timeout (3s) at most"
 # A second client that sends a line and then only waits: the server has to end it.
 CEXEC_TIMEOUT=40 cexec bash -c 'exec 3<>/dev/tcp/127.0.0.1/7007; echo waiting >&3; cat <&3 >/dev/null' &
@@ -339,6 +373,8 @@ check "echod is inactive" test "$(unit_property echod ActiveState)" = inactive
 check "no echod process is left" bash -c '! cexec pgrep -x echod'
 cexec systemctl disable echod
 cexec rm /etc/systemd/system/echod.service.d/watchdog.conf
+# The operator's drop-in goes too: the package steps below are about the packaged file.
+cexec rm -r /etc/echod/echod.conf.d
 
 step "restart: the listeners pass through systemd's fd store, no client is refused"
 # The config now says port 7007 and shutdown_timeout 3s. (journald reads a service's lines
