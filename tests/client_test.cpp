@@ -467,6 +467,34 @@ BOOST_AUTO_TEST_CASE(client_measuring_counts_a_wrong_echo_and_goes_on_on_a_new_c
     check_figures(measured.rtt, "rtt");
 }
 
+// A connection ends with the server's close and nothing more: bytes beyond the echo fail the
+// round trip they follow, with -N on every connection, and on the one connection after the
+// last round trip (before, with nothing read after the echo, they went unnoticed).
+BOOST_AUTO_TEST_CASE(client_measuring_fails_a_reply_longer_than_the_echo)
+{
+    auto too_long = [](int fd, const std::shared_future<void>&) {
+        send_all(fd, read_some(fd) + "EXTRA");  // one segment: 10 bytes on loopback
+        drain_until_closed(fd);
+    };
+    FakeServer each(too_long, 2);
+    const CommandResult new_each =
+        run_command({client_path(), "-N", "-n", "2", "-i", "0", "-s", "10", "127.0.0.1", each.port()});
+    BOOST_TEST(new_each.status == 1, new_each.out);
+    for (const char* seq : {": seq=1 connect=", ": seq=2 connect="}) {
+        const std::size_t at = new_each.out.find(seq);
+        BOOST_TEST_REQUIRE(at != std::string::npos, new_each.out);
+        BOOST_TEST(new_each.out.find(" ms failed: 5 bytes more than the echo\n", at) ==
+                       new_each.out.find('\n', at) - std::string(" ms failed: 5 bytes more than the echo").size(),
+                   new_each.out);
+    }
+    BOOST_TEST(new_each.out.find("\n2 round trips, 0 ok, 2 failed\n") != std::string::npos, new_each.out);
+
+    FakeServer one(too_long);
+    const CommandResult last = run_command({client_path(), "-n", "1", "-s", "10", "127.0.0.1", one.port()});
+    BOOST_TEST(last.status == 1, last.out);
+    BOOST_TEST(last.out.find(": seq=1 failed: 5 bytes more than the echo\n") != std::string::npos, last.out);
+}
+
 BOOST_AUTO_TEST_CASE(client_measuring_counts_an_early_close_a_silent_server_and_refused_connects)
 {
     FakeServer closes([](int fd, const std::shared_future<void>&) {

@@ -162,6 +162,41 @@ bool sleep_until(Clock::time_point when, int interrupt)
     return true;
 }
 
+// The end of a connection whose echoes all came back: our FIN sent, then the server's close
+// awaited for up to `timeout`. Empty if it closed with nothing more; else what was wrong:
+// bytes beyond the echo (a reply too long), an error, or no close in time.
+std::string closing_problem(int sock, Clock::duration timeout, int interrupt)
+{
+    if (::shutdown(sock, SHUT_WR) != 0) {
+        return std::string("shutdown: ") + std::strerror(errno);
+    }
+    const Clock::time_point deadline = Clock::now() + timeout;
+    std::size_t extra = 0;
+    char buffer[4096];
+    for (;;) {
+        pollfd fds[2] = {{sock, POLLIN, 0}, {interrupt, POLLIN, 0}};
+        const int rc = ::poll(fds, 2, poll_timeout_ms(Clock::now(), deadline));
+        if (rc < 0 && errno == EINTR) {
+            continue;
+        }
+        if (rc > 0 && (fds[1].revents & POLLIN) != 0 && extra == 0) {
+            return "";  // Ctrl-C: the run ends, and this round trip stands as it was
+        }
+        if (rc <= 0 || (fds[1].revents & POLLIN) != 0) {
+            return extra > 0 ? std::to_string(extra) + " bytes more than the echo"
+                             : "the server did not close within -t";
+        }
+        const ssize_t n = ::recv(sock, buffer, sizeof buffer, 0);
+        if (n == 0) {
+            return extra > 0 ? std::to_string(extra) + " bytes more than the echo" : "";
+        }
+        if (n < 0) {
+            return std::string("recv after the echo: ") + std::strerror(errno);
+        }
+        extra += static_cast<std::size_t>(n);
+    }
+}
+
 // SIGINT (Ctrl-C) as a readable descriptor: it ends the run with its summary, as in ping.
 UniqueFd interrupt_fd()
 {
@@ -229,12 +264,22 @@ private:
             }
         }
         fill_random(payload_, random_);
-        const RoundTrip trip = round_trip(sock_.get(), payload_, target_.timeout, interrupt_.get());
+        RoundTrip trip = round_trip(sock_.get(), payload_, target_.timeout, interrupt_.get());
         if (trip.interrupted) {
             return false;
         }
         const std::string from = "from " + peer_ + " port " + target_.port + ": seq=" +
                                  std::to_string(seq) + connect_time;
+        // A connection ends with the server's close and nothing more: on each one with -N,
+        // and after the last round trip on the one connection.
+        if (trip.ok && (settings_.new_connection || seq == settings_.count)) {
+            std::string problem = closing_problem(sock_.get(), target_.timeout, interrupt_.get());
+            if (!problem.empty()) {
+                trip.ok = false;
+                trip.problem = problem;
+            }
+            sock_.reset();
+        }
         if (trip.ok) {
             ++counts_.ok;
             round_trips_.add(trip.time);
@@ -244,7 +289,7 @@ private:
             ++counts_.failed;
             out_ << from << " failed: " << trip.problem << std::endl;
         }
-        if (settings_.new_connection || !trip.ok) {
+        if (!trip.ok) {
             sock_.reset();
         }
         return true;
