@@ -348,7 +348,7 @@ check "the held connection is still served while draining" held_echoes "while st
 # The listeners stay in systemd's fd store until the unit is down (at a restart the next
 # master serves what queues there): a client that connects now is queued by the kernel, not
 # served by the stopping master, and reset when systemd closes the store.
-wait_until 5 "the master began its stop" journal_has '^stopping signal=SIGTERM'
+wait_until 5 "the master began its stop" journal_has '^msg="stopping" signal=SIGTERM'
 late_out=$(mktemp)
 CEXEC_TIMEOUT=40 cexec bash -c 'exec 3<>/dev/tcp/127.0.0.1/7007 || exit 2; echo late >&3; timeout 20 cat <&3' >"$late_out" 2>&1 &
 late_pid=$!
