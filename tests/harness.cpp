@@ -296,25 +296,33 @@ std::string Daemon::wait_for(const std::string& pattern, std::chrono::millisecon
     }
 }
 
-void Daemon::wait_count(const std::string& pattern, std::size_t n,
-                        std::chrono::milliseconds timeout)
+void Daemon::wait_total(const std::function<std::size_t(const std::string&)>& per_line,
+                        std::size_t n, std::chrono::milliseconds timeout,
+                        const std::string& what)
 {
-    const std::regex re(pattern);
     std::unique_lock<std::mutex> lock(mutex_);
     std::size_t found = 0;
     std::size_t seen = 0;
     const Clock::time_point deadline = Clock::now() + timeout;
     for (;;) {
         for (; seen < lines_.size(); ++seen) {
-            found += std::regex_search(lines_[seen], re) ? 1 : 0;
+            found += per_line(lines_[seen]);
         }
         if (found >= n) {
             return;
         }
         if (log_closed_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
-            BOOST_FAIL("only " << found << " of " << n << " log lines match /" << pattern << "/");
+            BOOST_FAIL("only " << found << " of " << n << " " << what);
         }
     }
+}
+
+void Daemon::wait_count(const std::string& pattern, std::size_t n,
+                        std::chrono::milliseconds timeout)
+{
+    const std::regex re(pattern);
+    wait_total([&](const std::string& line) -> std::size_t { return std::regex_search(line, re) ? 1 : 0; },
+               n, timeout, "log lines match /" + pattern + "/");
 }
 
 namespace {
@@ -359,22 +367,8 @@ void Daemon::wait_closed_count(std::size_t n, const std::string& reason,
 {
     const std::regex lines = closed_line(reason);
     const std::regex summaries = summary_line(reason);
-    std::unique_lock<std::mutex> lock(mutex_);
-    std::size_t found = 0;
-    std::size_t seen = 0;
-    const Clock::time_point deadline = Clock::now() + timeout;
-    for (;;) {
-        for (; seen < lines_.size(); ++seen) {
-            found += closed_in(lines_[seen], lines, summaries);
-        }
-        if (found >= n) {
-            return;
-        }
-        if (log_closed_ || changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
-            BOOST_FAIL("only " << found << " of " << n << " connections closed with reason="
-                               << reason << " in the log");
-        }
-    }
+    wait_total([&](const std::string& line) { return closed_in(line, lines, summaries); }, n,
+               timeout, "connections closed with reason=" + reason + " in the log");
 }
 
 std::size_t Daemon::line_count() const

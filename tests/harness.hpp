@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -92,6 +93,10 @@ public:
     int wait_exit(std::chrono::milliseconds timeout = 10s);
 
 private:
+    // Waits until `per_line` summed over every line reaches `n`; fails the test saying
+    // "only F of N <what>" on timeout.
+    void wait_total(const std::function<std::size_t(const std::string&)>& per_line,
+                    std::size_t n, std::chrono::milliseconds timeout, const std::string& what);
     void start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                const std::vector<int>& passed = {});
     void read_log(int fd);
