@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -454,4 +455,120 @@ BOOST_AUTO_TEST_CASE(a_reload_keeps_the_store_in_step)
     // The dropped listener is shut down as before: it is echod's alone again.
     BOOST_TEST(connection_refused("127.0.0.1", old_port));
     echo_once(new_port, "the new port");
+}
+
+// The address changed across a restart (127.0.0.1 to 0.0.0.0, same port): the stored
+// socket, in the store and in echod, would keep 0.0.0.0 from being bound, and every restart
+// would fail. It is removed from the store and closed before anything is bound, and the
+// bind waits for systemd to close its copy.
+BOOST_AUTO_TEST_CASE(a_restart_on_another_address_removes_the_stored_socket_before_binding)
+{
+    FakeSystemd systemd;
+    UniqueFd old = listen_loopback();
+    const std::uint16_t port = local_port(old.get());
+    systemd.put(tcp_name(port), std::move(old));
+    TempDir dir;
+    const std::string config =
+        dir.write("echod.conf", "address = 0.0.0.0\nport = " + std::to_string(port) + "\n");
+    Daemon echod({"--config", config}, systemd.passed_fds(), with_listen_pid,
+                 systemd.passed_environment());
+    // systemd is slow to read the removal: meanwhile the port is in use.
+    std::this_thread::sleep_for(300ms);
+    systemd.wait_for("FDSTOREREMOVE=1\nFDNAME=" + tcp_name(port));
+    BOOST_TEST(echod.wait_ready() == port);
+    const std::string new_name = "echod-tcp-0.0.0.0-" + std::to_string(port);
+    systemd.wait_for("READY=1");
+    systemd.drain();
+    const std::vector<std::string>& messages = systemd.messages();
+    BOOST_TEST_REQUIRE(messages.size() >= 3u);
+    BOOST_TEST(messages[0] == "FDSTOREREMOVE=1\nFDNAME=" + tcp_name(port));
+    BOOST_TEST(messages[1] == "FDSTORE=1\nFDNAME=" + new_name);
+    BOOST_TEST(messages[2].rfind("READY=1\n", 0) == 0u, messages[2]);
+    BOOST_TEST((systemd.names() == std::set<std::string>{new_name}));
+    BOOST_TEST(local_port(systemd.fd(new_name)) == port);
+    echod.wait_for("info: msg=\"fd store: removed\" tcp=127.0.0.1:" + std::to_string(port) + "$");
+    echod.wait_for("notice: msg=\"ready\" listening=0.0.0.0:" + std::to_string(port) + " ");
+    BOOST_TEST(echod.count("listeners from the fd store") == 0u, echod.log());
+    echo_once(port, "served on 0.0.0.0");
+}
+
+// A stored UDP socket whose TCP twin the store lost (its FDSTORE failed) kept every restart
+// from binding its port. With udp = on on its address and port it is taken over, and its
+// TCP socket bound afresh and stored.
+BOOST_AUTO_TEST_CASE(a_stored_udp_socket_without_its_tcp_twin_is_taken_over)
+{
+    FakeSystemd systemd;
+    const std::uint16_t port = free_port();
+    UniqueFd lone = udp_socket_on(port);
+    const ino_t lone_inode = inode_of(lone.get());
+    systemd.put(udp_name(port), std::move(lone));
+    TempDir dir;
+    const std::string config = dir.write(
+        "echod.conf", "address = 127.0.0.1\nport = " + std::to_string(port) + "\nudp = on\n");
+    Daemon echod({"--config", config}, systemd.passed_fds(), with_listen_pid,
+                 systemd.passed_environment());
+    BOOST_TEST(echod.wait_ready() == port);
+    echod.wait_for("notice: msg=\"listeners from the fd store\" udp=127.0.0.1:" +
+                   std::to_string(port) + "$");
+    systemd.wait_for("READY=1");
+    systemd.drain();
+    const std::vector<std::string>& messages = systemd.messages();
+    BOOST_TEST_REQUIRE(messages.size() >= 2u);
+    BOOST_TEST(messages[0] == "FDSTORE=1\nFDNAME=" + tcp_name(port));
+    BOOST_TEST(messages[1].rfind("READY=1\n", 0) == 0u, messages[1]);
+    BOOST_TEST((systemd.names() == std::set<std::string>{tcp_name(port), udp_name(port)}));
+    BOOST_TEST(inode_of(systemd.fd(udp_name(port))) == lone_inode);
+    echo_once(port, "TCP beside the stored UDP socket");
+
+    UniqueFd client(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_TEST_REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+    BOOST_TEST_REQUIRE(::send(client.get(), "udp", 3, 0) == 3);
+    pollfd p{client.get(), POLLIN, 0};
+    BOOST_TEST_REQUIRE(::poll(&p, 1, 5000) == 1, "no UDP echo");
+    char echo[16] = {};
+    BOOST_TEST(::recv(client.get(), echo, sizeof echo, 0) == 3);
+    BOOST_TEST(std::string(echo, 3) == "udp");
+}
+
+BOOST_AUTO_TEST_CASE(fdstore_values)
+{
+    BOOST_TEST(!parse_fd_store(std::nullopt).has_value());
+    BOOST_TEST(parse_fd_store(std::string("4")).value());
+    BOOST_TEST(!parse_fd_store(std::string("0")).value());
+    for (const char* malformed : {"", "-1", "+4", "4 ", "x", "99999999999999999999999"}) {
+        BOOST_CHECK_THROW(parse_fd_store(std::string(malformed)), SystemdVariableError);
+    }
+}
+
+// systemd 254 and later say in FDSTORE how much room the unit's store has: none (0), or a
+// malformed value, and echod stores nothing; some, and it stores its listener.
+BOOST_DATA_TEST_CASE(fdstore_in_the_environment_says_whether_there_is_a_store,
+                     boost::unit_test::data::make({"0", "4", "many"}), value)
+{
+    FakeSystemd systemd;
+    auto environment = systemd.environment();
+    environment["FDSTORE"] = value;
+    Echod echod("", {}, {}, environment);
+    systemd.wait_for("READY=1");
+    systemd.drain();
+    const bool store = std::string(value) == "4";
+    std::size_t stored = 0;
+    for (const std::string& message : systemd.messages()) {
+        stored += message.find("FDSTORE=1") != std::string::npos ? 1 : 0;
+    }
+    BOOST_TEST(stored == (store ? 1u : 0u));
+    BOOST_TEST((systemd.names() == (store ? std::set<std::string>{tcp_name(echod.port)}
+                                          : std::set<std::string>{})));
+    BOOST_TEST(echod.daemon.count("FDSTORE is malformed") ==
+                   (std::string(value) == "many" ? 1u : 0u),
+               echod.daemon.log());
+    if (std::string(value) == "many") {
+        echod.daemon.wait_for("notice: msg=\"fd store: not used; FDSTORE is malformed\" "
+                              "error=\"environment variable FDSTORE has value 'many': .*\"$");
+    }
+    echo_once(echod.port, "served either way");
 }

@@ -17,8 +17,55 @@ bool same_endpoint(const Endpoint& a, const Endpoint& b)
     return format_endpoint(a) == format_endpoint(b);
 }
 
+// Each stored UDP socket joins the TCP socket stored on the same address and port, as its
+// twin; then each TCP one bound where the config listens takes that address, so that
+// open_listeners() takes it over, and then (udp = on) each UDP one without a twin bound
+// where the config listens and no TCP one was taken: one socket for each address, as
+// open_listeners() takes them. The others get no address: none is configured as "".
+void match_stored(const Config& config, std::vector<Listener>& stored)
+{
+    for (Listener& tcp : stored) {
+        for (Listener& udp : stored) {
+            if (tcp.fd && !tcp.udp && !udp.fd && udp.udp && same_endpoint(tcp.bound, udp.bound)) {
+                tcp.udp = std::move(udp.udp);
+            }
+        }
+    }
+    stored.erase(std::remove_if(stored.begin(), stored.end(),
+                                [](const Listener& l) { return !l.fd && !l.udp; }),
+                 stored.end());
+    std::vector<std::string> taken;
+    for (const bool tcp : {true, false}) {
+        for (Listener& listener : stored) {
+            if (static_cast<bool>(listener.fd) != tcp) {
+                continue;
+            }
+            const std::string host = format_host(listener.bound);
+            auto in = [&host](const std::vector<std::string>& list) {
+                return std::find(list.begin(), list.end(), host) != list.end();
+            };
+            const bool wanted = (tcp || config.udp) &&
+                                (config.port == 0 || config.port == listener.bound.port()) &&
+                                in(config.addresses) && !in(taken);
+            if (wanted) {
+                taken.push_back(host);
+            }
+            listener.address = wanted ? host : "";
+            listener.configured_port = config.port;
+        }
+    }
+}
+
+ino_t inode(const UniqueFd& fd)
+{
+    struct stat status {};
+    return fd && ::fstat(fd.get(), &status) == 0 ? status.st_ino : 0;
+}
+
+}  // namespace
+
 // "tcp=A,B udp=C" for the log, the kinds that have any.
-class Shown {
+class FdStore::Shown {
 public:
     void add(const std::string& kind, const std::string& shown)
     {
@@ -36,34 +83,6 @@ private:
     std::string tcp_;
     std::string udp_;
 };
-
-// Each stored UDP socket joins the TCP socket stored on the same address and port, as its
-// twin; then each TCP one bound where the config listens takes that address, so that
-// open_listeners() takes it over. The others get no address: none is configured as "".
-void match_stored(const Config& config, std::vector<Listener>& stored)
-{
-    for (Listener& tcp : stored) {
-        for (Listener& udp : stored) {
-            if (tcp.fd && !tcp.udp && !udp.fd && udp.udp && same_endpoint(tcp.bound, udp.bound)) {
-                tcp.udp = std::move(udp.udp);
-            }
-        }
-    }
-    stored.erase(std::remove_if(stored.begin(), stored.end(),
-                                [](const Listener& l) { return !l.fd && !l.udp; }),
-                 stored.end());
-    for (Listener& listener : stored) {
-        const std::string host = format_host(listener.bound);
-        const bool wanted =
-            listener.fd && (config.port == 0 || config.port == listener.bound.port()) &&
-            std::find(config.addresses.begin(), config.addresses.end(), host) !=
-                config.addresses.end();
-        listener.address = wanted ? host : "";
-        listener.configured_port = config.port;
-    }
-}
-
-}  // namespace
 
 std::string fd_store_name(const std::string& kind, const Endpoint& bound)
 {
@@ -153,16 +172,17 @@ void FdStore::sync(std::vector<Listener>& listeners, ServiceManager& service,
     };
     // Removed first: a name that now stands for another socket is free again before that
     // one is stored, and the store never holds more than the larger of the two sets.
-    Shown removed;
-    for (auto it = held_.begin(); it != held_.end();) {
+    std::vector<std::string> unwanted;
+    for (const Entry& e : held_) {
         if (std::none_of(wanted.begin(), wanted.end(),
-                         [&](const Wanted& w) { return same(w.entry, *it); })) {
-            service.remove_fd(it->name);
-            removed.add(it->kind, it->shown);
-            it = held_.erase(it);
-        } else {
-            ++it;
+                         [&](const Wanted& w) { return same(w.entry, e); }) &&
+            std::find(unwanted.begin(), unwanted.end(), e.name) == unwanted.end()) {
+            unwanted.push_back(e.name);
         }
+    }
+    Shown removed;
+    for (const std::string& name : unwanted) {
+        remove(name, service, removed);
     }
     Shown stored;
     for (Wanted& w : wanted) {
@@ -190,9 +210,67 @@ void FdStore::sync(std::vector<Listener>& listeners, ServiceManager& service,
     }
 }
 
-std::vector<Listener> open_stored_listeners(const Config& config, std::vector<Listener>& stored)
+void FdStore::remove(const std::string& name, ServiceManager& service, Shown& removed)
 {
+    service.remove_fd(name);
+    for (auto it = held_.begin(); it != held_.end();) {
+        if (it->name == name) {
+            removed.add(it->kind, it->shown);
+            it = held_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+std::vector<Listener> FdStore::open_stored_listeners(const Config& config,
+                                                     std::vector<Listener>& stored,
+                                                     ServiceManager& service)
+{
+    // How long systemd may take to close what it is asked to remove: it reads the
+    // message in its own time.
+    constexpr std::chrono::seconds removal_delay{2};
     match_stored(config, stored);
+    std::vector<ino_t> kept;
+    for (Listener& listener : stored) {
+        if (!listener.address.empty()) {
+            if (!config.udp) {
+                listener.udp.reset();
+            }
+            for (const UniqueFd* fd : {&listener.fd, &listener.udp}) {
+                if (const ino_t n = inode(*fd); n != 0) {
+                    kept.push_back(n);
+                }
+            }
+        }
+    }
+    // The rest goes before anything is bound: a socket on 127.0.0.1:7, in the store and
+    // here, would keep 0.0.0.0:7 from being bound, and the unit from starting at all.
+    std::vector<std::string> unwanted;
+    for (const Entry& e : held_) {
+        if ((e.inode == 0 || std::find(kept.begin(), kept.end(), e.inode) == kept.end()) &&
+            std::find(unwanted.begin(), unwanted.end(), e.name) == unwanted.end()) {
+            unwanted.push_back(e.name);
+        }
+    }
+    Shown removed;
+    for (const std::string& name : unwanted) {
+        remove(name, service, removed);
+    }
+    if (!removed.empty()) {
+        log_fd_store_changed("removed", removed.text());
+    }
+    stored.erase(std::remove_if(stored.begin(), stored.end(),
+                                [](const Listener& l) { return l.address.empty(); }),
+                 stored.end());
+    const Clock::time_point in_use_until =
+        unwanted.empty() ? Clock::time_point{} : Clock::now() + removal_delay;
+    for (Listener& listener : stored) {
+        if (!listener.fd) {  // a UDP socket whose TCP twin the store lost
+            listener = open_tcp_beside(std::move(listener), config, in_use_until);
+            listener.stored = false;  // stored at the next sync()
+        }
+    }
     std::vector<ino_t> stored_udp;  // which UDP sockets came from the store, for the log
     for (const Listener& listener : stored) {
         if (listener.udp) {
@@ -201,7 +279,8 @@ std::vector<Listener> open_stored_listeners(const Config& config, std::vector<Li
             stored_udp.push_back(status.st_ino);
         }
     }
-    std::vector<Listener> listeners = open_listeners(config, stored);
+    std::vector<Listener> listeners = open_listeners(config, stored, in_use_until);
+    stored.clear();
     std::string listening;
     std::string udp;
     for (const Listener& listener : listeners) {
@@ -214,7 +293,7 @@ std::vector<Listener> open_stored_listeners(const Config& config, std::vector<Li
             udp += (udp.empty() ? "" : ",") + format_endpoint(listener.bound);
         }
     }
-    if (!listening.empty()) {
+    if (!listening.empty() || !udp.empty()) {
         log_fd_store_taken(listening, udp);
     }
     return listeners;

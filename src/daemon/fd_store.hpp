@@ -38,6 +38,18 @@ public:
     // and removed from the store at the next sync().
     std::vector<Listener> take_back(std::vector<PassedFd>& passed);
 
+    // open_listeners() with the stored sockets from take_back(): each TCP one bound to a
+    // configured address (and to the configured port, unless that is 0) is taken over with
+    // its UDP twin, and so is a UDP one whose TCP twin is missing (with udp = on; its TCP
+    // socket is bound afresh). Before anything is bound, the stored sockets not taken over
+    // (and the unusable ones) are removed from the store and closed, since they may hold
+    // an address and port the config now binds; as systemd closes its copies only when it
+    // gets to the message, binds then find the address in use for up to 2 s. `stored` is
+    // left empty. Logs which listeners came from the store.
+    std::vector<Listener> open_stored_listeners(const Config& config,
+                                                std::vector<Listener>& stored,
+                                                ServiceManager& service);
+
     // Makes the store hold the sockets of `listeners` (the TCP socket and the UDP one of
     // each that echod bound; adopted ones are the socket unit's) and nothing else: removes
     // the others, then stores what is missing, and marks each listener whose TCP socket is
@@ -47,6 +59,7 @@ public:
               std::vector<Listener>* dropped = nullptr);
 
 private:
+    class Shown;  // the sockets removed or stored, for the log
     struct Entry {
         std::string name;
         std::string kind;   // "tcp", "udp"
@@ -55,13 +68,10 @@ private:
         ino_t inode = 0;
     };
     static Entry entry(std::string name, const std::string& kind, const Endpoint& bound, int fd);
+    // FDSTOREREMOVE=1 for `name`: systemd closes every descriptor stored under it, so each
+    // entry of that name is forgotten (a wanted one is stored again at the next sync()).
+    void remove(const std::string& name, ServiceManager& service, Shown& removed);
     std::vector<Entry> held_;
 };
-
-// open_listeners() with the stored sockets: each TCP one bound to a configured address (and
-// to the configured port, unless that is 0) is taken over with its UDP twin, and the rest
-// are bound; the stored sockets not taken over are left in `stored`. Logs which listeners
-// came from the store.
-std::vector<Listener> open_stored_listeners(const Config& config, std::vector<Listener>& stored);
 
 }  // namespace echod

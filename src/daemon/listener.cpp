@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <optional>
+#include <thread>
 
 namespace echod {
 namespace {
@@ -42,9 +43,23 @@ void refuse_broadcast_replies(int fd, const std::string& where)
               "setsockopt SO_BROADCAST " + where);
 }
 
+// bind(2); while the address is in use, tried again every 25 ms until `in_use_until`
+// (sockets just removed from the fd store, which systemd closes when it gets to it).
+void bind_to(int fd, const Endpoint& endpoint, const std::string& where,
+             Clock::time_point in_use_until)
+{
+    while (::bind(fd, endpoint.addr(), endpoint.length) != 0) {
+        const int error = errno;
+        if (error != EADDRINUSE || Clock::now() >= in_use_until) {
+            throw_sys_error("bind " + where, error);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+}
+
 // A TCP listener's UDP twin, on its address and port. No SO_REUSEADDR: for UDP it would let
 // another program bind the same port beside echod and take its datagrams.
-UniqueFd open_udp(const Endpoint& endpoint)
+UniqueFd open_udp(const Endpoint& endpoint, Clock::time_point in_use_until)
 {
     const std::string where = "UDP " + format_endpoint(endpoint);
     UniqueFd fd(check_sys(::socket(endpoint.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -54,36 +69,45 @@ UniqueFd open_udp(const Endpoint& endpoint)
         set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, "setsockopt IPV6_V6ONLY " + where);
     }
     ask_for_destinations(fd.get(), endpoint.family(), where);
-    check_sys(::bind(fd.get(), endpoint.addr(), endpoint.length), "bind " + where);
+    bind_to(fd.get(), endpoint, where, in_use_until);
     return fd;
 }
 
-Listener open_one(const std::string& address, std::uint16_t port, const Config& config)
+// A listening TCP socket on `endpoint` (port 0: the kernel picks).
+UniqueFd open_tcp(const Endpoint& endpoint, int backlog, Clock::time_point in_use_until)
 {
-    auto endpoint = parse_endpoint(address, port);
-    if (!endpoint) {
-        throw_sys_error("parse address " + address, EINVAL);
-    }
-    const std::string where = format_endpoint(*endpoint);
-    UniqueFd fd(check_sys(::socket(endpoint->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+    const std::string where = format_endpoint(endpoint);
+    UniqueFd fd(check_sys(::socket(endpoint.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                                    0),
                           "socket " + where));
     set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, "setsockopt SO_REUSEADDR " + where);
-    if (endpoint->family() == AF_INET6) {
+    if (endpoint.family() == AF_INET6) {
         // "::" serves IPv6 only; IPv4 has its own listener, so each peer logs natively.
         set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, "setsockopt IPV6_V6ONLY " + where);
     }
     // Accepted sockets inherit this: echoes go out at once, at no per-connection cost.
     set_option(fd.get(), IPPROTO_TCP, TCP_NODELAY, "setsockopt TCP_NODELAY " + where);
     set_urgent_inline(fd.get(), where);
-    check_sys(::bind(fd.get(), endpoint->addr(), endpoint->length), "bind " + where);
-    check_sys(::listen(fd.get(), config.backlog), "listen " + where);
+    bind_to(fd.get(), endpoint, where, in_use_until);
+    check_sys(::listen(fd.get(), backlog), "listen " + where);
+    return fd;
+}
+
+Listener open_one(const std::string& address, std::uint16_t port, const Config& config,
+                  Clock::time_point in_use_until)
+{
+    auto endpoint = parse_endpoint(address, port);
+    if (!endpoint) {
+        throw_sys_error("parse address " + address, EINVAL);
+    }
+    const std::string where = format_endpoint(*endpoint);
+    UniqueFd fd = open_tcp(*endpoint, config.backlog, in_use_until);
     Listener listener{std::move(fd), address, config.port, {}, false, {}, {}, false};
     listener.bound.length = sizeof listener.bound.storage;
     check_sys(::getsockname(listener.fd.get(), listener.bound.addr(), &listener.bound.length),
               "getsockname " + where);
     if (config.udp) {
-        listener.udp = open_udp(listener.bound);
+        listener.udp = open_udp(listener.bound, in_use_until);
     }
     return listener;
 }
@@ -96,12 +120,12 @@ bool ipv6_missing(const std::system_error& e)
 
 // Opens the addresses not taken over, all on `port`; port 0 means the first one picks.
 std::vector<Listener> open_new(const Config& config, const std::vector<std::string>& addresses,
-                               std::uint16_t port)
+                               std::uint16_t port, Clock::time_point in_use_until)
 {
     std::vector<Listener> opened;
     for (const std::string& address : addresses) {
         try {
-            opened.push_back(open_one(address, port, config));
+            opened.push_back(open_one(address, port, config, in_use_until));
             port = opened.back().bound.port();
         } catch (const std::system_error& e) {
             if (!(config.default_addresses && address == "::" && ipv6_missing(e))) {
@@ -184,7 +208,8 @@ PassedSocket inspect_passed(int fd)
 
 }  // namespace
 
-std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current)
+std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current,
+                                     Clock::time_point in_use_until)
 {
     // Which current listener (if any) each configured address takes over, one for one. The
     // port matches if it is the one configured before, or the one bound: a reload from
@@ -213,7 +238,7 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     std::vector<Listener> opened;
     for (int attempt = 0;; ++attempt) {
         try {
-            opened = open_new(config, fresh, port);
+            opened = open_new(config, fresh, port, in_use_until);
             break;
         } catch (const std::system_error& e) {
             if (port != 0 || e.code().value() != EADDRINUSE || attempt == 4) {
@@ -225,7 +250,7 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     std::vector<UniqueFd> udp_for_kept(current.size());
     for (std::size_t j = 0; j < current.size(); ++j) {
         if (taken[j] && config.udp && !current[j].udp) {
-            udp_for_kept[j] = open_udp(current[j].bound);
+            udp_for_kept[j] = open_udp(current[j].bound, in_use_until);
         }
     }
     for (std::size_t j = 0; j < current.size(); ++j) {
@@ -251,6 +276,12 @@ std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>
     }
     log_if_clamped(config.backlog, result);
     return result;
+}
+
+Listener open_tcp_beside(Listener udp, const Config& config, Clock::time_point in_use_until)
+{
+    udp.fd = open_tcp(udp.bound, config.backlog, in_use_until);
+    return udp;
 }
 
 Listener adopt_listener(UniqueFd fd, std::string name, const std::string& source)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "os/address.hpp"
+#include "os/clock.hpp"
 #include "daemon/config.hpp"
 #include "os/unique_fd.hpp"
 
@@ -37,8 +38,16 @@ struct Listener {
 // address. With config.udp, each listener gets a UDP socket bound to the address and port
 // its TCP socket has (a kept one keeps its own); without, a kept listener's is closed here
 // (the UDP child holds it until it is retired). With port 0 the TCP socket picks the port,
-// and if its UDP twin cannot have it, another is picked.
-std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current);
+// and if its UDP twin cannot have it, another is picked. A bind that finds the address in
+// use is tried again every 25 ms until `in_use_until` (at start, after stored sockets were
+// removed from systemd's fd store: systemd closes its copies when it gets to the message);
+// by default it fails at once.
+std::vector<Listener> open_listeners(const Config& config, std::vector<Listener>& current,
+                                     Clock::time_point in_use_until = {});
+// A stored UDP socket whose TCP twin the fd store lost: `udp` (its `fd` empty) with a fresh
+// listening TCP socket on the same address and port, as open_listeners() opens one. Binds
+// as open_listeners() does.
+Listener open_tcp_beside(Listener udp, const Config& config, Clock::time_point in_use_until);
 
 // A socket passed by systemd (socket activation), `name` from LISTEN_FDNAMES: checked to be
 // a listening TCP socket or a bound UDP socket, IPv4 or IPv6, and made non-blocking (a UDP

@@ -400,7 +400,9 @@ void log_metrics_written_again(const std::string& path, std::uint64_t failures,
 void log_fd_store_taken(const std::string& listening, const std::string& udp)
 {
     LogLine line("listeners from the fd store");
-    line.add("listening", listening);
+    if (!listening.empty()) {
+        line.add("listening", listening);
+    }
     if (!udp.empty()) {
         line.add("udp", udp);
     }
@@ -418,6 +420,12 @@ void log_fd_store_unusable(const std::string& name, const std::string& why)
                 LogLine("fd store: unusable descriptor; removing it from the store")
                     .add("name", name)
                     .add("error", why));
+}
+
+void log_fd_store_variable_malformed(const std::string& why)
+{
+    log_message(LogLevel::notice,
+                LogLine("fd store: not used; FDSTORE is malformed").add("error", why));
 }
 
 void log_fd_store_failed(const std::string& name, const std::string& why)

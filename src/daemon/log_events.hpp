@@ -130,11 +130,12 @@ void log_metrics_write_failed(const std::string& path, const char* call, int err
 void log_metrics_written_again(const std::string& path, std::uint64_t failures,
                                long long duration_ms);
 // --- systemd's file descriptor store (daemon/fd_store.hpp) ---------------------------
-// At start: the listeners taken over from the store; `udp` "" when none.
+// At start: the listeners taken over from the store, TCP and UDP; each "" when none.
 void log_fd_store_taken(const std::string& listening, const std::string& udp);
 // `what`: "stored" or "removed"; `sockets`: "tcp=A,B udp=C".
 void log_fd_store_changed(const char* what, const std::string& sockets);
 void log_fd_store_unusable(const std::string& name, const std::string& why);
 void log_fd_store_failed(const std::string& name, const std::string& why);
+void log_fd_store_variable_malformed(const std::string& why);
 
 }  // namespace echod

@@ -97,6 +97,9 @@ int run(const echod::CommandLine& command_line)
     // Before binding: a second echod started with the same pid_file says so, instead of
     // failing on the port (or, on another port, running beside the first).
     echod::PidFile pid_file(config.pid_file);
+    // Read before binding: what the fd store holds and the config no longer wants is
+    // removed from it (a notification) before anything is bound.
+    echod::ServiceManager service;
     // Sockets passed by systemd: the socket unit's replace address, port and backlog from
     // the config; those it kept in the fd store for a restart are taken over where the
     // config still wants them.
@@ -108,15 +111,15 @@ int run(const echod::CommandLine& command_line)
     if (socket_activated) {
         echod::log_socket_activation(echod::format_listeners(listeners), config.path);
     } else {
-        listeners = echod::open_stored_listeners(config, stored);
+        listeners = fd_store.open_stored_listeners(config, stored, service);
     }
-    stored.clear();  // not wanted: removed from the store before the ready line
+    stored.clear();  // socket activation: removed from the store before the ready line
     echod::drop_privileges(config);
     // In master-only memory: its fields are written on every connection, and a child
     // needs none of them (os/master_only.hpp).
     const auto master = echod::make_master_only<echod::Master>(
         command_line, std::move(config), std::move(listeners), socket_activated,
-        std::move(fd_store));
+        std::move(service), std::move(fd_store));
     try {
         return master->run();
     } catch (const std::exception& e) {  // after start-up: a bug, not a start failure

@@ -22,11 +22,12 @@ constexpr std::chrono::seconds kill_grace{2};
 }  // namespace
 
 Master::Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
-               bool socket_activated, FdStore fd_store)
+               bool socket_activated, ServiceManager service, FdStore fd_store)
     : command_line_(std::move(command_line)),
       config_(std::move(config)),
       listeners_(std::move(listeners)),
       socket_activated_(socket_activated),
+      service_(std::move(service)),
       fd_store_(std::move(fd_store)),
       rules_(std::make_unique<const ClientRules>(client_rules(config_)))
 {

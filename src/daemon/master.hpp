@@ -31,9 +31,10 @@ class Master {
 public:
     // `socket_activated`: the listeners came from systemd, and a reload keeps them whatever
     // the file says about address, port and backlog. `fd_store`: what systemd's fd store
-    // held at start; kept in step with the listeners from the ready line on.
+    // held at start; kept in step with the listeners from the ready line on. `service`: the
+    // line to systemd.
     Master(CommandLine command_line, Config config, std::vector<Listener> listeners,
-           bool socket_activated, FdStore fd_store);
+           bool socket_activated, ServiceManager service, FdStore fd_store);
     // Runs until stopped by SIGTERM or SIGINT and every child is gone. Returns the exit status.
     int run();
 

@@ -33,6 +33,11 @@ ServiceManager::ServiceManager() : notify_(notify_socket_from_environment())
         // than every millisecond: WATCHDOG_USEC=1 would otherwise make the loop spin.
         watchdog_ = std::max<std::chrono::microseconds>(*timeout / 2, std::chrono::milliseconds(1));
     }
+    try {
+        fd_store_ = fd_store_from_environment().value_or(true);
+    } catch (const SystemdVariableError& e) {
+        log_fd_store_variable_malformed(e.what());  // a restart then refuses clients: say so
+    }
 }
 
 void ServiceManager::ready(const std::string& status)

@@ -18,9 +18,10 @@ namespace echod {
 
 class ServiceManager {
 public:
-    // Reads NOTIFY_SOCKET once, and WATCHDOG_USEC and WATCHDOG_PID when it is set. Throws
-    // SystemdVariableError if one is malformed: a Type=notify service whose notifications
-    // cannot go anywhere would only time out.
+    // Reads NOTIFY_SOCKET once, and WATCHDOG_USEC, WATCHDOG_PID and FDSTORE when it is set
+    // (FDSTORE is then removed from the environment). Throws SystemdVariableError if
+    // NOTIFY_SOCKET or a watchdog variable is malformed: a Type=notify service whose
+    // notifications cannot go anywhere would only time out.
     ServiceManager();
 
     void ready(const std::string& status);
@@ -29,9 +30,11 @@ public:
     void stopping(const std::string& status);
 
     // systemd's file descriptor store (FDSTORE=1, sd_pid_notify_with_fds(3)): whether there
-    // is one to use, i.e. NOTIFY_SOCKET is set. Whether the unit gave it room
-    // (FileDescriptorStoreMax=) systemd does not say; without, it ignores what is sent.
-    bool has_fd_store() const { return notify_.has_value(); }
+    // is one to use. systemd 254 and later say so in FDSTORE, the room the unit gave it
+    // (FileDescriptorStoreMax=): a store iff that is a positive number (a malformed value
+    // is logged once, and means none). Older ones (252 here) do not say: then a store
+    // whenever NOTIFY_SOCKET is set; without room, systemd ignores what is sent.
+    bool has_fd_store() const { return fd_store_; }
     // FDSTORE=1 with FDNAME=`name` (no ':', no control characters, at most 255 bytes) and
     // `fd`. Returns why it could not be sent, or "" once sent.
     std::string store_fd(const std::string& name, int fd);
@@ -63,6 +66,7 @@ private:
     void send(const std::string& message);
 
     std::optional<NotifySocket> notify_;
+    bool fd_store_ = false;
     std::optional<std::chrono::microseconds> watchdog_;  // the ping interval
     Clock::time_point next_ping_{};
     bool status_pending_ = false;

@@ -214,6 +214,26 @@ std::optional<std::chrono::microseconds> watchdog_from_environment()
                           ::getpid());
 }
 
+std::optional<bool> parse_fd_store(const std::optional<std::string>& value)
+{
+    if (!value) {
+        return std::nullopt;
+    }
+    const auto count = parse_decimal(*value);
+    if (!count) {
+        throw SystemdVariableError("FDSTORE", *value,
+                                   "expected the number of descriptors the store may hold");
+    }
+    return *count > 0;
+}
+
+std::optional<bool> fd_store_from_environment()
+{
+    const std::optional<std::string> value = environment("FDSTORE");
+    ::unsetenv("FDSTORE");
+    return parse_fd_store(value);
+}
+
 PassedFds parse_listen_fds(const ListenVariables& variables, pid_t self)
 {
     if (!variables.pid || parse_pid("LISTEN_PID", *variables.pid) != self || !variables.fds) {

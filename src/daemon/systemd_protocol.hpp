@@ -61,6 +61,14 @@ std::optional<std::chrono::microseconds> parse_watchdog(const WatchdogVariables&
                                                         pid_t self);
 std::optional<std::chrono::microseconds> watchdog_from_environment();
 
+// FDSTORE, which systemd 254 and later set for a service: how many descriptors its file
+// descriptor store may hold (FileDescriptorStoreMax=). Whether there is a store: nothing
+// when the variable is unset (an older systemd, which does not say), true for a positive
+// count, false for 0. Throws SystemdVariableError if it is not a number.
+std::optional<bool> parse_fd_store(const std::optional<std::string>& value);
+// The same for the environment's FDSTORE, which it removes from the environment.
+std::optional<bool> fd_store_from_environment();
+
 constexpr int listen_fds_start = 3;  // SD_LISTEN_FDS_START
 
 struct ListenVariables {
