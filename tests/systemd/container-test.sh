@@ -581,8 +581,8 @@ check "with a new MainPID ($old_pid before, $new_pid now): the new echod runs" \
     test "$new_pid" != "$old_pid" -a "$new_pid" != 0
 check "the operator's edit is kept" \
     cexec grep -qx -e 'port = 7007' /etc/echod/echod.conf
-check "the drop-in is kept, and applied (idle_timeout = 2m)" \
-    bash -c "cexec echod --check-config | grep -qx 'idle_timeout = 2m'"
+check "the drop-in is kept, and applied (idle_timeout = 2m, shown as 120s)" \
+    bash -c "cexec echod --check-config | grep -qx 'idle_timeout = 120s'"
 check "... all of it, silently (no .dpkg-dist or .dpkg-old beside it)" \
     bash -c "cexec grep -qx 'max_per_source = 64' /etc/echod/echod.conf &&
              test -z \"\$(cexec find /etc/echod -name '*.dpkg-*')\""
