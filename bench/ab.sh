@@ -45,7 +45,7 @@ for round in $(seq "$rounds"); do
       fi
       port=""
       for _ in $(seq 250); do  # 5 s at most for the ready line
-        port=$(grep -oP '(^| )ready .*port=\K[0-9]+' "$work/$label.err" || true)
+        port=$(grep -oP '(^|[ "])ready[" ].*port=\K[0-9]+' "$work/$label.err" || true)  # logfmt, or the older lines
         [[ -n $port ]] && break
         sleep 0.02
       done

@@ -139,7 +139,7 @@ echod_conf() {  # LABEL KEY=VALUE...: writes the config, records it
 }
 start_echod() {
   launch "$1" "$ECHOD" --config "$LOG_DIR/$1.conf"
-  PORT=$(wait_for_line "$LOG_DIR/$1.err" ' ready .*port=([0-9]+)')
+  PORT=$(wait_for_line "$LOG_DIR/$1.err" '[ "]ready[" ].*port=([0-9]+)')
 }
 define_echod() {  # LABEL KEY=VALUE...
   SERVERS+=("$1"); echod_conf "$@"
@@ -161,7 +161,7 @@ start_echod-fork-notify() {
   fi
   launch echod-fork-notify env NOTIFY_SOCKET="$LOG_DIR/notify.sock" "$ECHOD" \
     --config "$LOG_DIR/echod-fork-notify.conf"
-  PORT=$(wait_for_line "$LOG_DIR/echod-fork-notify.err" ' ready .*port=([0-9]+)')
+  PORT=$(wait_for_line "$LOG_DIR/echod-fork-notify.err" '[ "]ready[" ].*port=([0-9]+)')
 }
 # echod-fork behind a balancer: every connection must begin with a PROXY v2 header, which
 # echod-bench sends (--proxy-v2, in the same write as the first bytes, naming the
@@ -177,7 +177,7 @@ define_echod echod-prefork-mcpc100-batch mode=prefork max_connections_per_child=
 CMD[echod-prefork-mcpc100-batch]="chrt --batch 0 echod --config echod-prefork-mcpc100-batch.conf"
 start_echod-prefork-mcpc100-batch() {
   launch echod-prefork-mcpc100-batch chrt --batch 0 "$ECHOD" --config "$LOG_DIR/echod-prefork-mcpc100-batch.conf"
-  PORT=$(wait_for_line "$LOG_DIR/echod-prefork-mcpc100-batch.err" ' ready .*port=([0-9]+)')
+  PORT=$(wait_for_line "$LOG_DIR/echod-prefork-mcpc100-batch.err" '[ "]ready[" ].*port=([0-9]+)')
 }
 
 SERVERS+=(ref-fork ref-epoll)
