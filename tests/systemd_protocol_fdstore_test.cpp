@@ -248,6 +248,16 @@ UniqueFd udp_socket_on(std::uint16_t port)
     return fd;
 }
 
+// A port no IPv4 socket holds on any address: bound on 0.0.0.0 by the kernel's choice.
+std::uint16_t port_free_everywhere()
+{
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    BOOST_TEST_REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) == 0);
+    return local_port(fd.get());
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(store_names_carry_the_kind_and_the_address_and_no_colon)
@@ -460,13 +470,16 @@ BOOST_AUTO_TEST_CASE(a_reload_keeps_the_store_in_step)
 // The address changed across a restart (127.0.0.1 to 0.0.0.0, same port): the stored
 // socket, in the store and in echod, would keep 0.0.0.0 from being bound, and every restart
 // would fail. It is removed from the store and closed before anything is bound, and the
+
 // bind waits for systemd to close its copy.
 BOOST_AUTO_TEST_CASE(a_restart_on_another_address_removes_the_stored_socket_before_binding)
 {
     FakeSystemd systemd;
-    UniqueFd old = listen_loopback();
-    const std::uint16_t port = local_port(old.get());
-    systemd.put(tcp_name(port), std::move(old));
+    // A port free on every address: a port the kernel picks for 127.0.0.1 alone may still
+    // be held on 127.0.0.2 and up by an earlier test's connection in TIME_WAIT, which
+    // keeps 0.0.0.0 from binding it whatever the store does.
+    const std::uint16_t port = port_free_everywhere();
+    systemd.put(tcp_name(port), listen_loopback(port));
     TempDir dir;
     const std::string config =
         dir.write("echod.conf", "address = 0.0.0.0\nport = " + std::to_string(port) + "\n");
