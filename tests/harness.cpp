@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -726,6 +727,19 @@ std::string echo_full_duplex(int fd, const std::string& data, std::chrono::milli
         }
     }
     return received;
+}
+
+UniqueFd bind_notify_socket(const std::string& path)
+{
+    UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    BOOST_TEST_REQUIRE(fd.get() >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    BOOST_TEST_REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    const int on = 1;
+    BOOST_TEST_REQUIRE(::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0);
+    return fd;
 }
 
 UnixDatagram receive_datagram(int fd)

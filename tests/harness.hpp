@@ -182,6 +182,9 @@ struct UnixDatagram {
     std::vector<UniqueFd> fds;
 };
 UnixDatagram receive_datagram(int fd);
+// What systemd listens on for notifications: an AF_UNIX datagram socket bound at `path`
+// that passes the sender's credentials (SO_PASSCRED).
+UniqueFd bind_notify_socket(const std::string& path);
 
 // /proc facts about a process.
 std::size_t open_fd_count(pid_t pid);

@@ -39,18 +39,7 @@ namespace {
 // descriptors it keeps for it by name.
 class FakeSystemd {
 public:
-    FakeSystemd() : path_(dir_.path() + "/notify")
-    {
-        fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        BOOST_TEST_REQUIRE(fd_.get() >= 0);
-        sockaddr_un address{};
-        address.sun_family = AF_UNIX;
-        std::strncpy(address.sun_path, path_.c_str(), sizeof address.sun_path - 1);
-        BOOST_TEST_REQUIRE(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&address),
-                                  sizeof address) == 0);
-        const int on = 1;
-        BOOST_TEST_REQUIRE(::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0);
-    }
+    FakeSystemd() : path_(dir_.path() + "/notify"), fd_(bind_notify_socket(path_)) {}
 
     std::map<std::string, std::string> environment() const { return {{"NOTIFY_SOCKET", path_}}; }
 
