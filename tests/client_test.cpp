@@ -129,8 +129,11 @@ Measured parse_measured(const std::string& out)
             measured.ok = std::stol(m[2]);
             measured.failed = std::stol(m[3]);
         } else if (std::regex_match(line, m, figures)) {
-            (m[1] == "rtt" ? measured.rtt : measured.connect) =
-                {std::stod(m[2]), std::stod(m[3]), std::stod(m[4]), std::stod(m[5])};
+            std::vector<double> values;
+            for (std::size_t i = 2; i <= 5; ++i) {
+                values.push_back(std::stod(m[i].str()));
+            }
+            (m[1].str() == "rtt" ? measured.rtt : measured.connect) = std::move(values);
         } else if (!line.empty()) {
             measured.other.push_back(line);
         }
