@@ -12,4 +12,4 @@ cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE
     -DECHOD_EXTRA_TESTS=OFF -DECHOD_STATIC_CXX_RUNTIME=OFF >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
-ctest --test-dir "$build_dir" -E systemd_container_test --output-on-failure
+ctest --test-dir "$build_dir" -E "systemd_container_test|package_test" --output-on-failure
