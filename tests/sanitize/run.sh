@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite again, with echod, echod-client and the tests built with
 # AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the run). The
-# container test is left out: it checks the package of the release build. Both robustness
-# entries run (fork and prefork mode, about 50 s each here; the build takes longer).
+# container test and the package test are left out: they build and check the package of
+# the release build. Both robustness entries run (prefork mode about 50 s here, fork mode
+# about 6 min: each fork copies ASan's shadow mappings; the build takes about as long).
 #
 #   tests/sanitize/run.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
