@@ -26,9 +26,7 @@ unsigned per_second(std::uint64_t lines, long long ms)
 void ConnectionWindow::add(const Child& child, const ChildReport& report)
 {
     ++closed;
-    ++by_reason[std::min<std::size_t>(report.reason, close_reason_count)];
-    bytes_in += report.bytes_in;
-    bytes_out += report.bytes_out;
+    tally.add(report);
     const SourceKey key = source_key(child.peer);
     auto it = sources.find(key);
     if (it == sources.end()) {
@@ -60,9 +58,7 @@ std::array<const ConnectionWindow::Source*, 3> ConnectionWindow::busiest() const
 void ConnectionWindow::clear()
 {
     closed = 0;
-    by_reason.fill(0);
-    bytes_in = 0;
-    bytes_out = 0;
+    tally = {};
     sources.clear();
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/child_report.hpp"
 #include "daemon/child_table.hpp"
+#include "daemon/counters.hpp"
 #include "os/address.hpp"
 #include "os/clock.hpp"
 #include "os/master_only.hpp"
@@ -35,9 +36,7 @@ struct ConnectionWindow {
     };
 
     std::uint64_t closed = 0;
-    std::array<std::uint64_t, close_reason_count + 1> by_reason{};  // by CloseReason
-    std::uint64_t bytes_in = 0;
-    std::uint64_t bytes_out = 0;
+    ClosedTally tally;
     // Master-only pages (os/master_only.hpp): written for every connection of a flood.
     std::unordered_map<SourceKey, Source, SourceKeyHash,
                        std::equal_to<SourceKey>,

@@ -316,11 +316,11 @@ void log_connection_summary(const ConnectionWindow& window, long long window_ms)
     for (CloseReason reason : close_reasons) {
         if (reason != CloseReason::error) {  // a warning each, never summarised
             line.add(close_reason_name(reason),
-                     window.by_reason[static_cast<std::size_t>(reason)]);
+                     window.tally.of(reason));
         }
     }
-    line.add("bytes_in", window.bytes_in)
-        .add("bytes_out", window.bytes_out)
+    line.add("bytes_in", window.tally.bytes_in)
+        .add("bytes_out", window.tally.bytes_out)
         .add("sources", window.sources.size());
     int rank = 0;
     for (const ConnectionWindow::Source* source : window.busiest()) {

@@ -411,7 +411,7 @@ std::string Master::counters() const
     line += " fork_failed=" + std::to_string(stats_.fork_failed);
     for (CloseReason reason : close_reasons) {
         line += std::string(" ") + close_reason_name(reason) + "=" +
-                std::to_string(stats_.by_reason[static_cast<std::size_t>(reason)]);
+                std::to_string(stats_.closed.of(reason));
     }
     line += " killed=" + std::to_string(stats_.killed);
     if (config_.mode == Mode::prefork) {

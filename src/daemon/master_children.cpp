@@ -256,9 +256,7 @@ void Master::close_connection(pid_t pid, const Child& child, const ChildReport* 
 {
     ++stats_.served;
     if (report != nullptr) {
-        ++stats_.by_reason[std::min<std::size_t>(report->reason, close_reason_count)];
-        stats_.bytes_in += report->bytes_in;
-        stats_.bytes_out += report->bytes_out;
+        stats_.closed.add(*report);
     } else {
         ++stats_.killed;
     }

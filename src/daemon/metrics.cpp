@@ -103,7 +103,7 @@ void format_connections(Exposition& out, const MetricsState& state)
                "line; killed: the child ended without saying why (killed, or failed).");
     for (CloseReason reason : close_reasons) {
         out.sample("echod_connections_closed_total", "reason", close_reason_name(reason),
-                   counters.by_reason[static_cast<std::size_t>(reason)]);
+                   counters.closed.of(reason));
     }
     out.sample("echod_connections_closed_total", "reason", "killed", counters.killed);
     out.family("echod_connections_refused_total", "counter",
@@ -115,10 +115,10 @@ void format_connections(Exposition& out, const MetricsState& state)
     }
     out.counter("echod_bytes_received_total",
                 "Bytes received from TCP clients, counted when their connection ends.",
-                counters.bytes_in);
+                counters.closed.bytes_in);
     out.counter("echod_bytes_sent_total",
                 "Bytes echoed to TCP clients, counted when their connection ends.",
-                counters.bytes_out);
+                counters.closed.bytes_out);
     out.counter("echod_fork_failures_total",
                 "Forks that failed (fork mode: each drops one client).", counters.fork_failed);
 }
